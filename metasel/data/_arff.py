@@ -1,0 +1,168 @@
+"""ARFF files (OpenML's and Weka's native format) and folders of them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import arff
+import numpy as np
+import pandas as pd
+
+from metasel.data._clean import from_frame
+from metasel.data._dataset import Dataset
+from metasel.exceptions import DataError, MetaselError, SourceNotFoundError
+
+logger = logging.getLogger(__name__)
+
+
+# Weka's optional value range after a numeric type ('@attribute age integer [0,120]'),
+# which liac-arff (OpenML's parser) rejects; the range carries no information we use.
+_WEKA_RANGE = re.compile(r"(?im)^(\s*@attribute\s.*?\s(?:integer|real|numeric))\s*\[[^\]\n]*\]\s*$")
+_TARGET_NAME = re.compile(r"(?i)^(class|.*[-_ ]class|diagnosis|.*_diagnosis)$")
+
+
+def default_target(frame: pd.DataFrame, nominal: list[str]) -> str:
+    """The last attribute, as Weka and OpenML do, unless it is numeric while a nominal
+    attribute is named as the class ('class', 'LRS-class', 'OVERALL_DIAGNOSIS')."""
+    last = frame.columns[-1]
+    if last in nominal:
+        return last
+    named = [c for c in nominal if _TARGET_NAME.match(str(c))]
+    return named[0] if len(named) == 1 else last
+
+
+def read_arff(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
+    """The table of an ARFF file (nominal attributes as categoricals in declared order)
+    and the names of its nominal attributes."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SourceNotFoundError(f"No such ARFF file: {path}.")
+    text = _WEKA_RANGE.sub(r"\1", path.read_text(encoding="utf-8", errors="replace"))
+    if not text.strip():
+        raise DataError(f"The ARFF file {path} is empty.")
+    try:
+        decoded = arff.loads(text)
+    except arff.BadLayout:
+        decoded = arff.loads(text, return_type=arff.COO)
+    except arff.ArffException as error:
+        raise DataError(f"The ARFF file {path} is malformed: {error}.") from error
+    return _to_frame(decoded, path)
+
+
+def _to_frame(decoded: dict, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    attributes = decoded["attributes"]
+    names = [name for name, _ in attributes]
+    data = decoded["data"]
+    if isinstance(data, tuple):  # COO: (values, rows, cols) of a sparse file
+        values, rows, cols = data
+        dense = np.full((max(rows, default=-1) + 1, len(names)), None, dtype=object)
+        dense[rows, cols] = values
+        frame = pd.DataFrame(dense, columns=names)
+        frame = frame.where(frame.notna(), 0)  # sparse ARFF: absent means zero
+    else:
+        if not data:
+            raise DataError(f"The ARFF file {path} declares attributes but holds no data rows.")
+        frame = pd.DataFrame.from_records(data, columns=names)
+    nominal = []
+    for name, kind in attributes:
+        if isinstance(kind, list):
+            frame[name] = pd.Categorical(frame[name], categories=list(dict.fromkeys(kind)))
+            nominal.append(name)
+        elif kind.upper() in {"NUMERIC", "REAL", "INTEGER"}:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(np.float64)
+    return frame, nominal
+
+
+def load_arff(
+    path: str | Path,
+    target: str | None = None,
+    *,
+    name: str | None = None,
+    group: str | None = None,
+    numeric_target: str = "error",
+    drop_uninformative: bool = True,
+) -> Dataset:
+    """Load one ARFF file; the target is the last attribute unless ``target`` names another.
+
+    A numeric target is refused (``numeric_target="error"``) or binarised at its mean
+    (``"binarize"``: 'P' above the mean, 'N' otherwise — how OpenML made binary versions of
+    regression sets); a binarised dataset shares its source's group.
+    """
+    path = Path(path).expanduser()
+    frame, nominal = read_arff(path)
+    target = target if target is not None else default_target(frame, nominal)
+    if target not in frame.columns:
+        raise DataError(
+            f"The target attribute {target!r} is not in {path}. Attributes: {list(frame.columns)[:12]}."
+        )
+    name = name or path.stem
+    if target not in nominal and pd.api.types.is_numeric_dtype(frame[target]):
+        frame = _numeric_target(frame, target, numeric_target, path)
+    return from_frame(
+        frame, target=target, name=name, source="arff", source_id=str(path), group=group,
+        drop_uninformative=drop_uninformative,
+    )
+
+
+def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path) -> pd.DataFrame:
+    if mode == "keep":
+        return frame
+    if mode == "binarize":
+        values = frame[target]
+        labels = np.where(values > values.mean(), "P", "N")
+        frame = frame.copy()
+        frame[target] = pd.Categorical(np.where(values.isna(), None, labels), categories=["N", "P"])
+        return frame
+    raise DataError(
+        f"The target {target!r} of {path} is numeric (a regression task). metasel does "
+        "classification: pass numeric_target='binarize' to split it at its mean, or choose a "
+        "nominal target."
+    )
+
+
+@dataclass(frozen=True)
+class FolderItem:
+    """One file of a folder: the dataset, or the reason it could not be used."""
+
+    path: Path
+    dataset: Dataset | None
+    error: str | None
+
+
+def iter_arff_folder(
+    folder: str | Path,
+    *,
+    numeric_target: str = "error",
+    min_rows: int = 0,
+    max_rows: int | None = None,
+    max_classes: int | None = None,
+    recursive: bool = True,
+) -> Iterator[FolderItem]:
+    """Every ARFF file under ``folder`` (sorted), each loaded or with the reason it was skipped.
+
+    A bad file never stops the iteration: its error is reported in the item.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise SourceNotFoundError(f"No such folder: {folder}.")
+    pattern = "**/*.arff" if recursive else "*.arff"
+    for path in sorted(folder.glob(pattern)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dataset = load_arff(path, numeric_target=numeric_target)
+        except MetaselError as error:
+            yield FolderItem(path, None, str(error))
+            continue
+        n_rows = dataset.shape[0]
+        if n_rows < min_rows or (max_rows is not None and n_rows > max_rows):
+            yield FolderItem(path, None, f"{n_rows} rows outside [{min_rows}, {max_rows}]")
+        elif max_classes is not None and dataset.n_classes > max_classes:
+            yield FolderItem(path, None, f"{dataset.n_classes} classes > {max_classes}")
+        else:
+            yield FolderItem(path, dataset, None)

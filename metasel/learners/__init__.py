@@ -1,0 +1,57 @@
+"""The learner zoo: pipelines, search spaces and library defaults; configurations as JSON.
+
+A configuration is ``{"learner": "lightgbm", "params": {...}}``; ``build_pipeline`` turns it
+into an unfitted scikit-learn pipeline anywhere, ``config_id`` names it stably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from metasel.exceptions import LearnerError
+from metasel.learners._base import Learner, canonical_json, config_id
+from metasel.learners._proba import MarginProbaClassifier
+from metasel.learners._space import Param
+from metasel.learners._zoo import LEARNERS
+
+__all__ = [
+    "LEARNERS",
+    "Learner",
+    "MarginProbaClassifier",
+    "Param",
+    "build_pipeline",
+    "canonical_json",
+    "config_id",
+    "default_config",
+    "get_learner",
+]
+
+
+def get_learner(name: str) -> Learner:
+    """The zoo entry called ``name``."""
+    try:
+        return LEARNERS[name]
+    except KeyError:
+        raise LearnerError(
+            f"The learner must be one of {sorted(LEARNERS)}; got {name!r}. "
+            "Check the spelling or add an entry to metasel/learners/_zoo.py."
+        ) from None
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """The library-default configuration of learner ``name`` as JSON-ready dict."""
+    return {"learner": name, "params": get_learner(name).default_params()}
+
+
+def build_pipeline(config: Mapping[str, Any], *, random_state: int | None = None) -> Pipeline:
+    """An unfitted pipeline for a JSON configuration ``{"learner": ..., "params": ...}``."""
+    if not isinstance(config, Mapping) or "learner" not in config:
+        raise LearnerError(
+            "A configuration must be a mapping with a 'learner' key and optional 'params'; "
+            f"got {config!r}. Use e.g. {{'learner': 'lightgbm', 'params': {{}}}}."
+        )
+    return get_learner(config["learner"]).build(config.get("params") or {},
+                                                random_state=random_state)

@@ -1,0 +1,80 @@
+"""Deadline keeping: every step of a search asks the same clock how much time is left.
+
+A fit has one wall-clock budget. Cooperative checks (between folds, between trials) stop
+work that has not started yet; :func:`run_with_timeout` cuts work that has started and
+overruns (a learner that hangs). Python cannot kill a thread, so a cut call is *abandoned*
+in a daemon thread: its result is discarded and it never blocks interpreter exit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class BudgetExceeded(Exception):
+    """A unit of work was cut, or not started, because its deadline passed."""
+
+
+@dataclass
+class Deadline:
+    """A wall-clock budget in seconds that starts when the object is made."""
+
+    budget: float
+    start: float = field(default_factory=time.monotonic)
+
+    @property
+    def at(self) -> float:
+        """The monotonic time at which the budget runs out."""
+        return self.start + self.budget
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def remaining(self) -> float:
+        """Seconds left (negative once expired)."""
+        return self.at - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def sub(self, seconds: float) -> Deadline:
+        """A deadline that ends ``seconds`` from now, but never after this one."""
+        seconds = max(0.0, min(seconds, self.remaining()))
+        return Deadline(budget=seconds)
+
+    def check(self, what: str) -> None:
+        """Raise :class:`BudgetExceeded` when the budget is spent, naming the step."""
+        if self.expired():
+            raise BudgetExceeded(f"{what}: the time budget of {self.budget:.1f} s is spent")
+
+
+def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") -> T:
+    """Run ``fn()`` and return its result, or raise :class:`BudgetExceeded` after ``timeout`` s.
+
+    The call runs in a daemon thread so that a hung learner cannot hold the fit past its
+    deadline; exceptions raised by ``fn`` are re-raised here unchanged.
+    """
+    if timeout <= 0:
+        raise BudgetExceeded(f"{what}: no time left to start it")
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = error
+
+    worker = threading.Thread(target=target, name=f"metasel-{what}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise BudgetExceeded(f"{what}: cut after {timeout:.1f} s (it would overrun the budget)")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["result"]  # type: ignore[return-value]

@@ -1,0 +1,204 @@
+"""Scoring one configuration: resampling plan, out-of-fold probabilities, fold deadlines.
+
+Every score here is *greater is better* (log loss is negated), so one Optuna direction and
+one ensemble criterion serve all metrics. Out-of-fold probabilities are kept because the
+ensemble selection works on them, and the fitted fold models because they are the
+fallback model when there is no time left to refit on all rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, roc_auc_score
+from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSplit
+
+from metasel.exceptions import MetaselError
+from metasel.search._budget import Deadline, run_with_timeout
+
+METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
+#: rows from which the "auto" plan uses 3 folds instead of 5, and a single holdout
+AUTO_THREE_FOLDS_ROWS = 5_000
+AUTO_HOLDOUT_ROWS = 50_000
+HOLDOUT_SHARE = 0.2
+
+Split = tuple[np.ndarray, np.ndarray]
+FoldHook = Callable[[int, float], None]
+
+
+def score_proba(metric: str, y: np.ndarray, proba: np.ndarray) -> float:
+    """``metric`` of class-probability matrix ``proba`` against integer labels ``y``.
+
+    Greater is better; NaN when the metric is undefined on these rows (one class only).
+    """
+    n_classes = proba.shape[1]
+    try:
+        if metric == "roc_auc":
+            if n_classes == 2:
+                return float(roc_auc_score(y, proba[:, 1]))
+            present = np.unique(y)
+            if present.size < 2:
+                return math.nan
+            sub = proba[:, present]
+            sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+            if present.size == 2:
+                return float(roc_auc_score(y == present[1], sub[:, 1]))
+            return float(roc_auc_score(y, sub, multi_class="ovr", labels=present))
+        if metric == "balanced_accuracy":
+            return float(balanced_accuracy_score(y, proba.argmax(axis=1)))
+        if metric == "accuracy":
+            return float(accuracy_score(y, proba.argmax(axis=1)))
+        if metric == "log_loss":
+            return -float(log_loss(y, proba, labels=np.arange(n_classes)))
+    except ValueError:
+        return math.nan
+    raise MetaselError(f"The metric must be one of {METRICS}; got {metric!r}.")
+
+
+def make_splits(y: np.ndarray, cv: Any, random_state: int | None) -> list[Split]:
+    """The resampling plan: ``cv`` folds, or ``"auto"`` (5, 3 folds, then a 20 % holdout).
+
+    Folds are stratified when every class has at least two rows; the fold count is lowered
+    to the smallest class size so that no fold misses a class it could have.
+    """
+    n = len(y)
+    if hasattr(cv, "split"):
+        return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(np.zeros((n, 1)), y)]
+    min_count = int(np.bincount(y).min()) if n else 0
+    if cv == "auto":
+        if n >= AUTO_HOLDOUT_ROWS and min_count >= 2:
+            holdout = StratifiedShuffleSplit(1, test_size=HOLDOUT_SHARE, random_state=random_state)
+            return list(holdout.split(np.zeros((n, 1)), y))
+        cv = 3 if n >= AUTO_THREE_FOLDS_ROWS else 5
+    n_splits = int(cv)
+    if min_count >= 2:
+        splitter = StratifiedKFold(min(n_splits, min_count), shuffle=True,
+                                   random_state=random_state)
+    else:
+        splitter = KFold(min(n_splits, n), shuffle=True, random_state=random_state)
+    return list(splitter.split(np.zeros((n, 1)), y))
+
+
+@dataclass
+class Evaluation:
+    """What one configuration scored under the resampling plan."""
+
+    score: float
+    fold_scores: list[float]
+    oof: np.ndarray
+    fit_time: float
+    duration: float
+    models: list[BaseEstimator] = field(default_factory=list, repr=False)
+
+    @property
+    def covered(self) -> np.ndarray:
+        """Rows that received an out-of-fold prediction."""
+        return ~np.isnan(self.oof[:, 0])
+
+
+def full_proba(model: BaseEstimator, X: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """``predict_proba`` with one column per class, also for classes unseen in training."""
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    classes = np.asarray(model.classes_, dtype=int)
+    if classes.size == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    out = np.zeros((len(X), n_classes))
+    out[:, classes] = proba
+    return out
+
+
+def evaluate(
+    make_model: Callable[[], BaseEstimator],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Sequence[Split],
+    metric: str,
+    deadline: Deadline,
+    *,
+    n_classes: int,
+    on_fold: FoldHook | None = None,
+    n_jobs: int = 1,
+    keep_models: bool = True,
+) -> Evaluation:
+    """Fit and score ``make_model()`` fold by fold, stopping when ``deadline`` passes.
+
+    Up to ``n_jobs`` folds run at once (threads: the learners release the GIL). After each
+    batch ``on_fold(step, running_score)`` may raise to prune the trial. A fold that would
+    overrun the deadline raises :class:`~metasel.search._budget.BudgetExceeded`.
+    """
+    started = time.monotonic()
+    oof = np.full((len(y), n_classes), np.nan)
+    fold_scores: list[float] = []
+    fit_times: list[float] = []
+    models: list[BaseEstimator] = []
+    batch = max(1, int(n_jobs))
+    for first in range(0, len(splits), batch):
+        deadline.check("cross-validation")
+        chunk = splits[first:first + batch]
+        results = _run_folds(make_model, X, y, chunk, n_classes, deadline)
+        for (_, test), (model, proba, fit_time) in zip(chunk, results, strict=True):
+            oof[test] = proba
+            fold_scores.append(score_proba(metric, y[test], proba))
+            fit_times.append(fit_time)
+            if keep_models:
+                models.append(model)
+        if on_fold is not None:
+            on_fold(first + len(chunk) - 1, _nanmean(fold_scores))
+    covered = ~np.isnan(oof[:, 0])
+    score = score_proba(metric, y[covered], oof[covered])
+    if math.isnan(score):
+        score = _nanmean(fold_scores)
+    return Evaluation(score, fold_scores, oof, float(np.mean(fit_times)),
+                      time.monotonic() - started, models)
+
+
+def _run_folds(make_model, X, y, chunk, n_classes, deadline):
+    def fit_fold(train: np.ndarray, test: np.ndarray):
+        model = make_model()
+        tic = time.monotonic()
+        model.fit(X.iloc[train], y[train])
+        fit_time = time.monotonic() - tic
+        return model, full_proba(model, X.iloc[test], n_classes), fit_time
+
+    if len(chunk) == 1:
+        train, test = chunk[0]
+        return [run_with_timeout(lambda: fit_fold(train, test), deadline.remaining(), "fold")]
+    return run_with_timeout(
+        lambda: _parallel([lambda t=t, s=s: fit_fold(t, s) for t, s in chunk]),
+        deadline.remaining(), "folds",
+    )
+
+
+def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run ``calls`` in daemon threads and return their results in order."""
+    import threading
+
+    out: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            out[i] = calls[i]()
+        except BaseException as error:  # noqa: BLE001 - re-raised below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return out
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    arr = np.asarray(values, dtype=float)
+    return float(np.nanmean(arr)) if np.isfinite(arr).any() else math.nan

@@ -1,0 +1,37 @@
+"""Shared fixtures: small real tables, and the shared ARFF corpus when it is there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ARFF_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "arff"
+
+
+@pytest.fixture(scope="session")
+def arff_root() -> Path:
+    if not ARFF_ROOT.is_dir():
+        pytest.skip(f"the shared ARFF corpus is absent ({ARFF_ROOT})")
+    return ARFF_ROOT
+
+
+@pytest.fixture()
+def mixed_frame() -> pd.DataFrame:
+    """A table with numbers, numbers stored as text, categories, missing values and an id."""
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({
+        "id": np.arange(n),
+        "age": rng.integers(18, 80, n).astype(float),
+        "income": [f"{v:.2f}" for v in rng.normal(50_000, 9_000, n)],
+        "city": rng.choice(["paris", "lyon", "nice"], n),
+        "constant": "same",
+        "empty": np.nan,
+        "y": rng.choice(["yes", "no"], n),
+    })
+    frame.loc[::7, "age"] = np.nan
+    frame.loc[::11, "city"] = None
+    return frame

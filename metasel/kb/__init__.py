@@ -4,7 +4,7 @@ Storage is a folder of parquet files with a versioned schema (see :mod:`metasel.
 :class:`KBWriter` adds rows crash-safely, :class:`KnowledgeBase` reads them.
 """
 
-
+from metasel.kb._lcdb import import_lcdb
 from metasel.kb._schema import (
     DATASET_FIXED_SCHEMA,
     EVALUATION_KEY,

@@ -153,7 +153,7 @@ def kept_anchors(frame: pd.DataFrame) -> pd.Series:
 def per_outer_seed(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Inner seeds averaged: one row per (dataset, learner, anchor, outer seed)."""
     out = frame.groupby([*_KEYS, "outer_seed"], observed=True, sort=True).agg(
-        score=("score_test", "mean"), traintime=("traintime", "mean"), n=("score_test", "size"))
+        score=("score_test", "mean"), traintime=("traintime", "mean"))
     return out.rename(columns={"score": metric}).reset_index()
 
 

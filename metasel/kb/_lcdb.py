@@ -254,10 +254,12 @@ def import_lcdb(out: str | Path, *, source: str | Path | None = None) -> Knowled
     started = time.perf_counter()
     datasets = read_datasets(folder)
     merged = read_evaluations(folder)
-    known = set(datasets["openml_id"].dropna().astype(int))
-    unknown = sorted(set(merged["openmlid"].astype(int)) - known)
+    evaluated = set(merged["openmlid"].astype(int))
+    datasets = datasets[datasets["openml_id"].isin(evaluated).to_numpy()].reset_index(drop=True)
+    unknown = sorted(evaluated - set(datasets["openml_id"].astype(int)))
     if unknown:
-        logger.info("%d LCDB datasets have no qualities in datasets.csv: kept without meta-features", len(unknown))
+        logger.info("%d LCDB datasets have no qualities in datasets.csv: kept without meta-features",
+                    len(unknown))
         extra = pd.DataFrame({
             "dataset_id": [f"openml:{i}" for i in unknown], "name": [f"openml_{i}" for i in unknown],
             "source": "lcdb", "source_id": [str(i) for i in unknown],

@@ -36,6 +36,11 @@ FOLDERS = ("classification", "statlib/nominal", "agridata")
 RESULTS = ROOT / "benchmarks" / "results"
 QUICK = ("kr.vs.kp", "credit.g", "vehicle", "car", "sick", "cmc")  # small, mixed, missing values
 SHAPE_KEYS = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses", "MajorityClassSize")
+# Same name and shape, different data: excluded with the evidence.
+OTHER_VERSIONS = {
+    40984: "segment re-upload: same shape but other attribute values (per-attribute means and "
+    "std devs differ by up to 25% from the UCI file, which matches OpenML 36 exactly)",
+}
 
 
 def lcdb_qualities() -> pd.DataFrame | None:
@@ -106,10 +111,12 @@ def agreement_table(reference: pd.DataFrame, only: tuple[str, ...] | None = None
                 except (ValueError, KeyError):
                     continue
         ours, theirs = cache[path], ref.loc[oid]
-        if any(ours[k] != theirs[k] for k in SHAPE_KEYS):
+        if oid in OTHER_VERSIONS or any(ours[k] != theirs[k] for k in SHAPE_KEYS):
             continue  # another version of the data (binarised, deduplicated, ...)
         for quality in ref.columns.drop("Name"):
             o, t = float(ours[quality]), float(theirs[quality])
+            if METAFEATURES[quality].group == "landmarker" and np.isnan(t):
+                continue  # OpenML never ran its landmarkers on this upload: nothing to compare
             rows.append({
                 "openml_id": oid, "dataset": theirs["Name"], "file": path.stem,
                 "quality": quality, "group": METAFEATURES[quality].group,
@@ -120,9 +127,25 @@ def agreement_table(reference: pd.DataFrame, only: tuple[str, ...] | None = None
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Share of agreeing values per group (landmarker vs the rest)."""
+    """Per group (landmarker vs the rest): share agreeing, values defined on both sides, and
+    the largest deviation (relative for exact qualities, absolute for landmarkers)."""
     kind = np.where(table["group"] == "landmarker", "landmarker", "simple/statistical/information")
-    return table.groupby(kind)["agree"].agg(["mean", "sum", "count"]).rename(columns={"mean": "share"})
+    both = table["ours"].notna() & table["openml"].notna()
+    gap = (table["ours"] - table["openml"]).abs()
+    relative = gap / table["openml"].abs().clip(lower=1e-12)
+    frame = table.assign(kind=kind, both=both, deviation=np.where(kind == "landmarker", gap, relative).astype(float))
+    return frame.groupby("kind").agg(
+        share=("agree", "mean"), agree=("agree", "sum"), count=("agree", "size"),
+        both_defined=("both", "sum"), max_deviation=("deviation", "max"),
+    )
+
+
+def markdown(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table (pandas' to_markdown needs the optional tabulate)."""
+    cells = [[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in cells])
 
 
 def main() -> None:
@@ -137,7 +160,7 @@ def main() -> None:
     pd.set_option("display.max_rows", None)
     print(table.drop(columns=["seconds"]).to_string(index=False))
     print()
-    print("datasets:", ", ".join(f"{n} ({i})" for i, n in table[["openml_id", "dataset"]].drop_duplicates().itertuples(index=False)))
+    print("datasets:", table["openml_id"].nunique(), "OpenML ids:", ", ".join(f"{n} ({i})" for i, n in table[["openml_id", "dataset"]].drop_duplicates().itertuples(index=False)))
     summary = summarise(table)
     print(summary.to_string())
     disagreements = table[~table["agree"]]
@@ -148,8 +171,11 @@ def main() -> None:
         table.to_csv(RESULTS / "metafeatures_agreement.csv", index=False)
         lines = ["# Meta-feature agreement with OpenML (lcdb datasets.csv)", "",
                  "Command: `python benchmarks/metafeatures_agreement.py`", "",
-                 summary.to_markdown(), "", "## Disagreements", "",
-                 disagreements.drop(columns=["seconds", "agree"]).to_markdown(index=False)]
+                 markdown(summary.reset_index()), "",
+                 "Excluded (same name and shape, other data): "
+                 + "; ".join(f"OpenML {k}: {v}" for k, v in OTHER_VERSIONS.items()), "",
+                 "## Disagreements", "",
+                 markdown(disagreements.drop(columns=["seconds", "agree"])) if len(disagreements) else "(none)"]
         (RESULTS / "metafeatures_agreement.md").write_text("\n".join(lines) + "\n")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import warnings
@@ -130,10 +131,8 @@ def _clean_target(labels: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.cat.remove_unused_categories()
     else:
-        try:
+        with contextlib.suppress(TypeError):  # mixed label types keep first-seen order
             categories = categories.sort_values()
-        except TypeError:  # mixed label types: keep first-seen order
-            pass
         values = pd.Series(pd.Categorical(values, categories=categories), index=values.index)
     if values.cat.categories.size < 2:
         only = values.cat.categories[0] if values.cat.categories.size else None

@@ -175,24 +175,31 @@ def remove_stale_temps(root: Path, older_than: float = STALE_TEMP_SECONDS) -> in
 
 @contextmanager
 def exclusive_lock(root: Path, timeout: float = 600.0) -> Iterator[None]:
-    """An inter-process lock on the KB (``fcntl.flock``; released by the OS if the holder dies)."""
+    """An inter-process lock on the KB folder itself (``fcntl.flock`` on its directory).
+
+    Locking the directory leaves no lock file behind in a shipped KB, and the OS releases
+    the lock if its holder dies, so a killed compaction never blocks the next one.
+    """
     import fcntl
 
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as fh:
+    fd = os.open(root, os.O_RDONLY)
+    try:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise KnowledgeBaseError(
-                        f"Could not lock the KB at {root} within {timeout:.0f} s: another process is "
+                        f"Could not lock the KB at {root} within {timeout:g} s: another process is "
                         "compacting it. Wait for it to finish and retry."
                     ) from None
                 time.sleep(0.1)
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -33,11 +33,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from metasel.data import group_key
 from metasel.exceptions import KnowledgeBaseError, SourceNotFoundError
 from metasel.kb._schema import EVALUATIONS_SCHEMA, METRICS, table_metadata
 from metasel.kb._store import KBWriter, KnowledgeBase
-from metasel.learners import config_id, default_config
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +77,7 @@ METRIC_FILES = {"accuracy": "accuracy", "roc_auc": "auc", "log_loss": "logloss"}
 """Our metric -> LCDB file suffix (``database-<suffix>.csv``); accuracy is required."""
 
 _KEYS = ["openmlid", "learner", "size_train"]
+_DECIMALS = 6  # LCDB stores 4 decimals; means over inner seeds need no more than 6
 
 
 def lcdb_folder() -> Path:
@@ -104,12 +103,16 @@ def learner_name(lcdb_learner: str) -> str:
 
 def _configuration(name: str) -> tuple[str, str]:
     """(params JSON, config_id) of the default configuration of learner ``name``."""
+    from metasel.learners import config_id, default_config  # heavy: only when importing
+
     config = default_config(name) if name in ZOO_EQUIVALENTS.values() else {"learner": name, "params": {}}
     return json.dumps(config["params"], sort_keys=True), config_id(config)
 
 
 def read_datasets(folder: Path) -> pd.DataFrame:
     """The datasets table from ``datasets.csv`` (OpenML qualities as meta-features)."""
+    from metasel.data import group_key  # the same group keys as our own copies of the data
+
     path = folder / "datasets.csv"
     if not path.is_file():
         raise SourceNotFoundError(f"LCDB folder {folder} has no datasets.csv; pass the lcdb package folder.")
@@ -163,8 +166,9 @@ def fold_lists(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
     grouped = seeds.groupby(_KEYS, observed=True, sort=False)
     sizes = grouped.size().to_numpy()
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32)
-    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(seeds[metric].to_numpy(dtype=float)))
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(seeds[metric].to_numpy(dtype=float).round(_DECIMALS)))
     out = grouped.agg(**{metric: (metric, "mean")}).reset_index()
+    out[metric] = out[metric].round(_DECIMALS)
     out[f"{metric}_folds"] = pd.Series(lists.to_pylist(), index=out.index, dtype=object)
     if metric == "accuracy":
         out["n_folds"] = sizes
@@ -172,25 +176,28 @@ def fold_lists(seeds: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out
 
 
-def read_evaluations(folder: Path, keep: pd.DataFrame | None = None) -> pd.DataFrame:
-    """LCDB results as KB evaluation rows (one per dataset, learner and kept anchor)."""
+def _metric_table(path: Path, metric: str) -> pd.DataFrame:
+    started = time.perf_counter()
+    raw = read_metric(path)
+    table = fold_lists(per_outer_seed(raw[kept_anchors(raw).to_numpy()], metric), metric)
+    logger.info("read %s in %.1f s", path.name, time.perf_counter() - started)
+    return table
+
+
+def read_evaluations(folder: Path) -> pd.DataFrame:
+    """LCDB results as one row per dataset, learner and kept anchor, a column pair per metric."""
     accuracy_path = folder / "database-accuracy.csv"
     if not accuracy_path.is_file():
         raise SourceNotFoundError(f"LCDB folder {folder} has no database-accuracy.csv; pass the lcdb package folder.")
-    merged: pd.DataFrame | None = None
+    merged = _metric_table(accuracy_path, "accuracy")
     for metric, suffix in METRIC_FILES.items():
         path = folder / f"database-{suffix}.csv"
+        if metric == "accuracy":
+            continue
         if not path.is_file():
             logger.warning("LCDB file %s is absent: %s stays NaN", path, metric)
             continue
-        started = time.perf_counter()
-        raw = read_metric(path)
-        raw = raw[kept_anchors(raw).to_numpy()]
-        table = fold_lists(per_outer_seed(raw, metric), metric)
-        del raw
-        merged = table if merged is None else merged.merge(table, on=_KEYS, how="left")
-        logger.info("read %s in %.1f s", path.name, time.perf_counter() - started)
-    assert merged is not None  # accuracy is required above
+        merged = merged.merge(_metric_table(path, metric), on=_KEYS, how="left")
     return merged
 
 

@@ -110,7 +110,7 @@ def _missing(df: pd.DataFrame, required: tuple[str, ...], table: str) -> None:
 
 
 def _float_list(values: object) -> list[float] | None:
-    if values is None or (isinstance(values, float) and np.isnan(values)):
+    if values is None or (np.ndim(values) == 0 and pd.isna(values)):
         return None
     return [float(v) for v in np.asarray(values, dtype=float).ravel()]
 
@@ -123,7 +123,7 @@ def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
     The caller's frame is not modified.
     """
     _missing(df, _REQUIRED_EVALUATION, "evaluations")
-    bad = sorted(set(df["status"].dropna()) - set(STATUSES) | ({"<null>"} if df["status"].isna().any() else set()))
+    bad = sorted({str(v) for v in df["status"].unique()} - set(STATUSES))
     if bad:
         raise KnowledgeBaseError(
             f"Evaluation status must be one of {list(STATUSES)}; got {bad}. Fix the rows' status."
@@ -139,7 +139,7 @@ def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
             elif name == "created_at":
                 cols[name] = pd.to_datetime(col, utc=True)
             elif pa.types.is_string(field.type):
-                cols[name] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in col]
+                cols[name] = [None if np.ndim(v) == 0 and pd.isna(v) else str(v) for v in col]
             else:
                 cols[name] = col.to_numpy()
         elif name == "created_at":

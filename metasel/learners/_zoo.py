@@ -144,7 +144,7 @@ def _forest_space(bootstrap_default: bool) -> tuple:
 
 _ENTRIES: tuple[Learner, ...] = (
     Learner("lightgbm", (
-        Int("n_estimators", 16, 2048, 100, log=True),
+        Int("n_estimators", 16, 1024, 100, log=True),
         Float("learning_rate", 0.005, 0.5, 0.1, log=True),
         Int("num_leaves", 4, 512, 31, log=True),
         Int("min_child_samples", 2, 128, 20, log=True),
@@ -153,7 +153,7 @@ _ENTRIES: tuple[Learner, ...] = (
     ), _lightgbm, "native", "LightGBM gradient-boosted trees"),
     Learner("hist_gradient_boosting", (
         Float("learning_rate", 0.005, 0.5, 0.1, log=True),
-        Int("max_iter", 16, 1024, 100, log=True),
+        Int("max_iter", 16, 512, 100, log=True),
         Int("max_leaf_nodes", 4, 256, 31, log=True),
         Int("min_samples_leaf", 2, 128, 20, log=True),
         Float("max_features", 0.3, 1.0, 1.0),

@@ -16,6 +16,8 @@ from typing import Protocol
 import lightgbm as lgb
 import numpy as np
 
+from metasel.exceptions import MetaselError
+
 
 class Ranker(Protocol):
     name: str
@@ -50,9 +52,9 @@ class SingleBest:
 
     def fit(self, X: np.ndarray, S: np.ndarray) -> SingleBest:
         R = relative_scores(S)
-        # a learner missing on a dataset counts as the worst learner there
-        worst = np.nanmin(R, axis=1, keepdims=True)
-        self.utility_ = np.where(np.isnan(R), worst, R).mean(axis=0)
+        # a learner not measured on a dataset counts as that dataset's median learner
+        neutral = np.nanmedian(R, axis=1, keepdims=True)
+        self.utility_ = np.where(np.isnan(R), neutral, R).mean(axis=0)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -115,7 +117,7 @@ class LGBMRanker:
     Few shallow trees and one thread: the evaluation refits it once per held-out group.
     """
 
-    n_estimators: int = 200
+    n_estimators: int = 100
     learning_rate: float = 0.05
     num_leaves: int = 15
     min_child_samples: int = 20
@@ -124,7 +126,8 @@ class LGBMRanker:
     booster_: lgb.Booster | None = None
     n_learners_: int = 0
 
-    def _design(self, X: np.ndarray) -> np.ndarray:
+    def design(self, X: np.ndarray) -> np.ndarray:
+        """Rows (dataset, learner): the dataset's meta-features then the learner's index."""
         m, L = X.shape[0], self.n_learners_
         rows = np.repeat(np.asarray(X, float), L, axis=0)
         learner = np.tile(np.arange(L, dtype=float), m)[:, None]
@@ -133,7 +136,7 @@ class LGBMRanker:
     def fit(self, X: np.ndarray, S: np.ndarray) -> LGBMRanker:
         self.n_learners_ = S.shape[1]
         target = relative_scores(S).ravel()
-        design = self._design(X)
+        design = self.design(X)
         keep = ~np.isnan(target)
         params = {
             "objective": "regression", "learning_rate": self.learning_rate,
@@ -147,10 +150,18 @@ class LGBMRanker:
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
         return self
 
+    def _booster(self) -> lgb.Booster:
+        if self.booster_ is None:
+            raise MetaselError("This LGBMRanker is not fitted yet; call fit(X, S) first.")
+        return self.booster_
+
     def predict(self, X: np.ndarray) -> np.ndarray:
-        assert self.booster_ is not None, "fit() first"
-        pred = self.booster_.predict(self._design(X), num_threads=1)
+        pred = self._booster().predict(self.design(X), num_threads=1)
         return np.asarray(pred).reshape(X.shape[0], self.n_learners_)
+
+    def contributions(self, design_rows: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (SHAP values) for rows of :meth:`design`."""
+        return np.asarray(self._booster().predict(design_rows, pred_contrib=True, num_threads=1))
 
 
 @dataclass

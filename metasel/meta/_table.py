@@ -25,6 +25,8 @@ METRICS_HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "balanced_accurac
                             "log_loss": False}
 #: A dataset enters the table only when at least this share of the learners have a score.
 MIN_LEARNER_COVERAGE = 0.9
+#: ... and at least this share of its meta-features are known (LCDB lacks qualities for some).
+MIN_FEATURE_COVERAGE = 0.5
 
 
 class KnowledgeBaseLike(Protocol):
@@ -112,15 +114,18 @@ def build_meta_table(
     scores = scores.loc[coverage >= min_coverage].sort_index()
     datasets = kb.datasets.set_index("dataset_id")
     scores = scores.loc[scores.index.intersection(datasets.index)]
-    if len(scores) < 2:
-        raise KnowledgeBaseError(
-            f"The meta-model needs at least 2 datasets where >= {min_coverage:.0%} of the "
-            f"learners have a {metric!r} score; the KB has {len(scores)}. Build more evaluations."
-        )
-    ids = scores.index
     feature_cols = [c for c in datasets.columns if c not in ID_COLUMNS
                     and pd.api.types.is_numeric_dtype(datasets[c])]
-    features = datasets.loc[ids, feature_cols].astype(float)
+    features = datasets.loc[scores.index, feature_cols].astype(float)
+    known = features.notna().mean(axis=1) >= MIN_FEATURE_COVERAGE
+    scores, features = scores.loc[known], features.loc[known]
+    ids = scores.index
+    if len(ids) < 2:
+        raise KnowledgeBaseError(
+            f"The meta-model needs at least 2 datasets where >= {min_coverage:.0%} of the "
+            f"learners have a {metric!r} score and >= {MIN_FEATURE_COVERAGE:.0%} of the "
+            f"meta-features are known; the KB has {len(ids)}. Build more evaluations."
+        )
     info = pd.DataFrame({
         "name": datasets.loc[ids, "name"].astype(str) if "name" in datasets else ids.to_series(),
         "source": datasets.loc[ids, "source"].astype(str) if "source" in datasets else "",

@@ -12,7 +12,7 @@ import numpy as np
 from metasel.metafeatures._table import Table
 
 _MAX_ROWS = 1000
-_MAX_COLS = 1000
+_MAX_COLS = 300
 
 
 def extra_metafeatures(table: Table, sample: Table) -> dict[str, float]:
@@ -44,21 +44,22 @@ def _numeric_structure(x: np.ndarray) -> dict[str, float]:
     # bound the cost on wide tables: at most _MAX_ROWS rows and _MAX_COLS evenly spaced columns
     x = x[:: -(-x.shape[0] // _MAX_ROWS)]
     x = x[:, np.unique(np.linspace(0, x.shape[1] - 1, min(x.shape[1], _MAX_COLS)).astype(int))]
+    missing = np.isnan(x)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(x, axis=0)
-        centred = np.where(np.isnan(x), 0.0, x - mean)
+        mean = np.where(missing, 0.0, x).sum(axis=0) / (~missing).sum(axis=0)
+        centred = np.where(missing, 0.0, x - mean)
         std = centred.std(axis=0)
     z = centred[:, np.isfinite(std) & (std > 0)]
     if z.shape[1] == 0:
         return out
     z = z / z.std(axis=0)
-    spectrum = np.linalg.svd(z, compute_uv=False) ** 2
+    corr = (z.T @ z) / z.shape[0]  # the correlation matrix; its eigenvalues are PCA's variances
+    spectrum = np.clip(np.linalg.eigvalsh(corr)[::-1], 0.0, None)
     share = np.cumsum(spectrum) / spectrum.sum()
     k = int(np.searchsorted(share, 0.95 - 1e-12) + 1)
     out["ms_PCAFractionOfComponentsFor95PercentVariance"] = k / z.shape[1]
     out["ms_PCAFirstComponentVarianceFraction"] = float(share[0])
     if z.shape[1] > 1:
-        corr = (z.T @ z) / z.shape[0]
         upper = np.abs(corr[np.triu_indices_from(corr, k=1)])
         out["ms_MeanAbsCorrelationOfNumericAtts"] = float(upper.mean())
     return out

@@ -6,49 +6,75 @@ Cohen's kappa of the pooled out-of-fold predictions. We do the same on a stratif
 subsample of at most ``LANDMARKER_MAX_ROWS`` rows (recorded as ``ms_LandmarkerSampleSize``)
 so the cost does not grow with the table. NaiveBayes follows Weka's estimators (Laplace
 counts for nominal values; a normal estimator whose precision is the mean gap between
-distinct training values); the stump is scikit-learn's depth-1 tree on numeric values plus
-one-hot nominal values; 1-NN uses range-normalised numeric values and a 0/1 nominal mismatch.
+distinct training values); the stump splits one attribute into two branches plus one for
+missing values, by conditional entropy, as Weka's DecisionStump; 1-NN uses range-normalised
+numeric values (ranges of the whole sample) and a 0/1 nominal mismatch.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr
 from scipy.stats import rankdata
-from sklearn.tree import DecisionTreeClassifier
 
+from metasel.metafeatures._stump import Stump
 from metasel.metafeatures._table import Table
 
-LANDMARKER_MAX_ROWS = 3000
+LANDMARKER_MAX_ROWS = 5000
 N_FOLDS = 10
 _MAX_DESIGN_CELLS = 4_000_000  # bounds the landmarkers' scratch memory (~32 MB per array)
 _MIN_ROWS = 100
-LANDMARKERS = ("NaiveBayes", "DecisionStump", "kNN1N")
+_NB_BLOCK_CELLS = 250_000  # test rows * columns * classes per naive Bayes block
 
 Model = Callable[["_Fold"], np.ndarray]
 
 
 class _Fold:
-    """Training and test arrays of one cross-validation fold."""
+    """Row indices of one cross-validation fold and the sample's shared arrays."""
 
-    def __init__(self, table: Table, train: np.ndarray, test: np.ndarray) -> None:
-        self.table, self.train, self.test = table, train, test
+    def __init__(self, table: Table, design: _Design, train: np.ndarray, test: np.ndarray) -> None:
+        self.table, self.design, self.train, self.test = table, design, train, test
+
+
+class _Design:
+    """The sample as one matrix (numeric values beside one-hot nominal values), built once.
+
+    ``scaled`` holds range-normalised numeric values (missing at 0.5) beside one-hot values
+    scaled by sqrt(1/2), so a nominal mismatch adds exactly 1 to the squared 1-NN distance;
+    float32 halves its memory and matrix-product time. ``stump`` holds the sorted columns.
+    """
+
+    def __init__(self, t: Table) -> None:
+        raw = _design(t)
+        p = t.numeric.shape[1]
+        num = raw[:, :p]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+            lo, hi = np.nanmin(num, axis=0), np.nanmax(num, axis=0)
+        span = np.where(np.isfinite(hi - lo) & (hi > lo), hi - lo, 1.0)
+        lo = np.where(np.isfinite(lo), lo, 0.0)
+        scaled = np.empty(raw.shape, dtype=np.float32)
+        scaled[:, :p] = np.nan_to_num((num - lo) / span, nan=0.5)
+        scaled[:, p:] = raw[:, p:] * np.sqrt(0.5)
+        self.scaled = scaled
+        self.sq_norms = (scaled * scaled).sum(axis=1)
+        self.stump = Stump(t)
 
 
 def landmarker_sample_size(table: Table) -> int:
     """Rows the landmarkers use: at most LANDMARKER_MAX_ROWS, fewer for very wide tables."""
     width = table.numeric.shape[1] + int(table.n_levels.sum()) + 1
-    by_width = _MAX_DESIGN_CELLS // width
-    by_classes = _MAX_DESIGN_CELLS * N_FOLDS // ((table.numeric.shape[1] + 1) * table.n_classes)
-    return int(max(_MIN_ROWS, min(LANDMARKER_MAX_ROWS, by_width, by_classes)))
+    return int(max(_MIN_ROWS, min(LANDMARKER_MAX_ROWS, _MAX_DESIGN_CELLS // width)))
 
 
 def landmarker_metafeatures(sample: Table, *, random_state: int) -> dict[str, float]:
     """AUC, ErrRate and Kappa of each landmarker on ``sample`` (already subsampled)."""
     folds = _stratified_folds(sample.y, N_FOLDS, random_state)
     values: dict[str, float] = {"ms_LandmarkerSampleSize": float(sample.n_rows)}
+    design = _Design(sample)
     models: dict[str, Model] = {"NaiveBayes": _naive_bayes, "DecisionStump": _stump, "kNN1N": _one_nn}
     for name, model in models.items():
         if folds is None:
@@ -57,7 +83,7 @@ def landmarker_metafeatures(sample: Table, *, random_state: int) -> dict[str, fl
             proba = np.zeros((sample.n_rows, sample.n_classes))
             for f in range(int(folds.max()) + 1):
                 train, test = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-                proba[test] = model(_Fold(sample, train, test))
+                proba[test] = model(_Fold(sample, design, train, test))
             scores = _scores(sample.y, proba, sample.n_classes)
         values.update(dict(zip((f"{name}AUC", f"{name}ErrRate", f"{name}Kappa"), scores, strict=True)))
     return values
@@ -100,29 +126,11 @@ def _naive_bayes(fold: _Fold) -> np.ndarray:
     y = t.y[fold.train]
     class_counts = np.bincount(y, minlength=k).astype(np.float64)
     log_post = np.tile(np.log((class_counts + 1) / (y.size + k)), (fold.test.size, 1))
-    onehot = np.eye(k)[y]  # (n_train, k)
-    if t.numeric.shape[1]:
-        x = t.numeric[fold.train]
-        present = ~np.isnan(x)
-        x0 = np.where(present, x, 0.0)
-        w = present.T.astype(np.float64) @ onehot  # (p, k) value counts per class
-        s1 = x0.T @ onehot
-        s2 = (x0 * x0).T @ onehot
-        precision = _weka_precision(x)[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(w > 0, s1 / w, 0.0)
-            std = np.sqrt(np.abs(s2 - mean * s1) / w)
-        std = np.where((w > 0) & (std > 1e-10), np.maximum(std, precision / 6), precision / 6)
-        xt = t.numeric[fold.test]
-        xr = np.rint(xt / precision.T) * precision.T  # Weka rounds values to the precision
-        z_hi = (xr[:, :, None] + precision / 2 - mean) / std
-        z_lo = (xr[:, :, None] - precision / 2 - mean) / std
-        prob = ndtr(z_hi) - ndtr(z_lo)
-        dens = -0.5 * ((xr[:, :, None] - mean) / std) ** 2 - np.log(std) + np.log(precision / np.sqrt(2 * np.pi))
-        with np.errstate(divide="ignore"):
-            logp = np.where(prob > 1e-300, np.log(np.maximum(prob, 1e-300)), dens)
-        logp = np.where(np.isnan(xt)[:, :, None], 0.0, logp)
-        log_post += logp.sum(axis=1)
+    p = t.numeric.shape[1]
+    step = max(1, _NB_BLOCK_CELLS // max(fold.test.size * k, 1))
+    for start in range(0, p, step):
+        cols = slice(start, min(p, start + step))
+        log_post += _normal_log_likelihood(t.numeric[fold.train, cols], y, k, t.numeric[fold.test, cols])
     for col, levels in zip(t.codes.T, t.n_levels, strict=True):
         tr, te = col[fold.train], col[fold.test]
         keep = tr >= 0
@@ -134,57 +142,70 @@ def _naive_bayes(fold: _Fold) -> np.ndarray:
     return proba / proba.sum(axis=1, keepdims=True)
 
 
+def _normal_log_likelihood(x: np.ndarray, y: np.ndarray, k: int, xt: np.ndarray) -> np.ndarray:
+    """Sum over columns of log P(x_test | class) under Weka's NormalEstimator, (n_test, k).
+
+    Weka rounds values to the column's precision and takes the normal probability of the
+    interval value +- precision/2; std = max(population std, precision/6). Missing values
+    contribute nothing.
+    """
+    onehot = np.eye(k)[y]  # (n_train, k)
+    present = ~np.isnan(x)
+    x0 = np.where(present, x, 0.0)
+    w = present.T.astype(np.float64) @ onehot  # (p, k) value counts per class
+    s1 = x0.T @ onehot
+    s2 = (x0 * x0).T @ onehot
+    precision = _weka_precision(x)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(w > 0, s1 / w, 0.0)
+        std = np.sqrt(np.abs(s2 - mean * s1) / w)
+    std = np.where((w > 0) & (std > 1e-10), np.maximum(std, precision / 6), precision / 6)
+    xr = (np.rint(xt / precision.T) * precision.T)[:, :, None]
+    prob = ndtr((xr + precision / 2 - mean) / std) - ndtr((xr - precision / 2 - mean) / std)
+    with np.errstate(divide="ignore"):
+        logp = np.log(prob)
+    # far in a tail the interval probability underflows: use density * precision instead
+    tail = ~(prob > 1e-300)
+    if tail.any():
+        dens = -0.5 * ((xr - mean) / std) ** 2 - np.log(std) + np.log(precision / np.sqrt(2 * np.pi))
+        logp = np.where(tail, dens, logp)
+    logp[np.broadcast_to(np.isnan(xt)[:, :, None], logp.shape)] = 0.0
+    return logp.sum(axis=1)
+
+
 def _weka_precision(x: np.ndarray) -> np.ndarray:
     """Per column: mean gap between successive distinct values (0.01 with < 2 distinct)."""
-    out = np.full(x.shape[1], 0.01)
-    for j in range(x.shape[1]):
-        distinct = np.unique(x[:, j][~np.isnan(x[:, j])])
-        if distinct.size > 1:
-            out[j] = (distinct[-1] - distinct[0]) / (distinct.size - 1)
+    ordered = np.sort(x, axis=0)  # NaN last; a gap that touches NaN is not > 0
+    with np.errstate(invalid="ignore"):
+        gaps = (np.diff(ordered, axis=0) > 0).sum(axis=0)
+        low, high = np.nanmin(ordered, axis=0, initial=np.inf), np.nanmax(ordered, axis=0, initial=-np.inf)
+    return np.where(gaps > 0, (high - low) / np.maximum(gaps, 1), 0.01)
+
+
+def _design(t: Table) -> np.ndarray:
+    """Numeric values (NaN kept) beside one-hot nominal values of every row of ``t``."""
+    width = t.numeric.shape[1] + int(t.n_levels.sum())
+    out = np.zeros((t.n_rows, width))
+    out[:, : t.numeric.shape[1]] = t.numeric
+    start = t.numeric.shape[1]
+    for col, levels in zip(t.codes.T, t.n_levels, strict=True):
+        seen = np.flatnonzero(col >= 0)
+        out[seen, start + col[seen]] = 1.0
+        start += int(levels)
     return out
 
 
-def _design(t: Table, rows: np.ndarray) -> np.ndarray:
-    """Numeric values (NaN kept) beside one-hot nominal values for the given rows."""
-    parts = [t.numeric[rows]]
-    for col, levels in zip(t.codes.T, t.n_levels, strict=True):
-        c = col[rows]
-        hot = np.zeros((rows.size, int(levels)))
-        seen = c >= 0
-        hot[np.flatnonzero(seen), c[seen]] = 1.0
-        parts.append(hot)
-    return np.hstack(parts) if parts else np.empty((rows.size, 0))
-
-
-def _expand(proba: np.ndarray, classes: np.ndarray, k: int) -> np.ndarray:
-    full = np.zeros((proba.shape[0], k))
-    full[:, classes] = proba
-    return full
-
-
 def _stump(fold: _Fold) -> np.ndarray:
-    """Probabilities of a depth-1 decision tree (missing values routed by the tree)."""
-    t = fold.table
-    tree = DecisionTreeClassifier(max_depth=1, random_state=0)
-    tree.fit(_design(t, fold.train), t.y[fold.train])
-    return _expand(tree.predict_proba(_design(t, fold.test)), tree.classes_, t.n_classes)
+    """Probabilities of a Weka-style decision stump (three branches: two sides, missing)."""
+    return fold.design.stump.fit_predict(fold.train, fold.test)
 
 
 def _one_nn(fold: _Fold) -> np.ndarray:
-    """One-hot class of the nearest training row (range-normalised Euclidean distance)."""
-    t = fold.table
-    train, test = t.numeric[fold.train], t.numeric[fold.test]
-    with np.errstate(invalid="ignore"):
-        lo, hi = np.nanmin(train, axis=0) if train.size else 0.0, np.nanmax(train, axis=0) if train.size else 1.0
-    span = np.where(np.isfinite(hi - lo) & (hi > lo), hi - lo, 1.0)
-    lo = np.where(np.isfinite(lo), lo, 0.0)
-    a = np.nan_to_num(np.clip((train - lo) / span, 0, 1), nan=0.5)
-    b = np.nan_to_num(np.clip((test - lo) / span, 0, 1), nan=0.5)
-    if t.codes.shape[1]:
-        nominal = Table(t.numeric[:, :0], t.codes, t.n_levels, t.y, t.n_classes)
-        scale = np.sqrt(0.5)  # a mismatch of two one-hot vectors then adds exactly 1
-        a = np.hstack([a, scale * _design(nominal, fold.train)])
-        b = np.hstack([b, scale * _design(nominal, fold.test)])
-    d = (b * b).sum(axis=1)[:, None] - 2.0 * b @ a.T + (a * a).sum(axis=1)[None, :]
-    nearest = d.argmin(axis=1)
-    return np.eye(t.n_classes)[t.y[fold.train][nearest]]
+    """One-hot class of the nearest training row (squared Euclidean on the scaled design)."""
+    d = fold.design
+    a, b = d.scaled[fold.train], d.scaled[fold.test]
+    dist = b @ a.T
+    dist *= -2.0
+    dist += d.sq_norms[fold.train][None, :]  # the test rows' own norms do not change the argmin
+    nearest = dist.argmin(axis=1)
+    return np.eye(fold.table.n_classes)[fold.table.y[fold.train][nearest]]

@@ -41,7 +41,7 @@ def _entries() -> list[MetaFeature]:
         ("MajorityClassPercentage", "100 * MajorityClassSize / rows."),
         ("MinorityClassPercentage", "100 * MinorityClassSize / rows."),
         ("AutoCorrelation", "Share of consecutive row pairs with the same class (file order)."),
-        ("NumberOfFeaturesAfterBinarization", "Numeric attributes + declared values of nominal predictors."),
+        ("NumberOfFeaturesAfterBinarization", "Numeric attributes with a value + declared values of nominal predictors (one-hot width)."),
         ("MaxNominalAttDistinctValues", "Max observed distinct values of a nominal attribute (target included)."),
         ("MinNominalAttDistinctValues", "Min observed distinct values of a nominal attribute (target included)."),
         ("MeanNominalAttDistinctValues", "Mean observed distinct values of nominal attributes (target included)."),

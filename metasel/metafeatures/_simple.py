@@ -50,7 +50,7 @@ def simple_metafeatures(table: Table) -> dict[str, float]:
         "MajorityClassPercentage": 100.0 * observed.max() / n,
         "MinorityClassPercentage": 100.0 * observed.min() / n,
         "AutoCorrelation": (n - 1 - changes) / (n - 1) if n > 1 else float("nan"),
-        "NumberOfFeaturesAfterBinarization": float(p_num + int(table.n_levels.sum())),
+        "NumberOfFeaturesAfterBinarization": float(int((~missing_num).any(axis=0).sum()) + int(table.n_levels.sum())),
     }
     values.update(_distinct_values(table))
     return values

@@ -14,7 +14,7 @@ import numpy as np
 from metasel.metafeatures._stats import summary
 from metasel.metafeatures._table import Table
 
-_BLOCK_CELLS = 2_000_000  # float64 cells per block: ~16 MB of scratch memory
+_BLOCK_CELLS = 250_000  # float64 cells per block: ~2 MB per scratch array
 
 
 def column_moments(numeric: np.ndarray) -> dict[str, np.ndarray]:

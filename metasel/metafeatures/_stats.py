@@ -37,4 +37,4 @@ def entropy_bits(counts: np.ndarray, axis: int = -1) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         p = counts / total
         terms = np.where(counts > 0, p * np.log2(np.where(counts > 0, p, 1.0)), 0.0)
-    return -terms.sum(axis=axis)
+    return -terms.sum(axis=axis) + 0.0  # + 0.0 turns -0.0 into 0.0

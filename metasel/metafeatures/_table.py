@@ -74,10 +74,11 @@ def as_table(dataset: Dataset) -> Table:
 
 
 def subsample_rows(y: np.ndarray, max_rows: int, random_state: int) -> np.ndarray:
-    """Sorted row indices of a stratified sample of at most ``max_rows`` rows.
+    """Sorted row indices of a stratified sample of about ``max_rows`` rows.
 
-    Every class keeps at least one row (two where it has them, so that a class can appear
-    on both sides of a cross-validation split).
+    Each class keeps its share, rounded down, but at least two rows where it has them (so
+    it can appear on both sides of a cross-validation split): at most ``max_rows`` plus two
+    rows per class.
     """
     n = y.shape[0]
     if n <= max_rows:

@@ -54,6 +54,7 @@ class ProbeOutcome:
     records: list[ProbeRecord] = field(default_factory=list)
     ranking: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    first_scores: dict[str, float] = field(default_factory=dict)
     best_model: BaseEstimator | None = None
 
 
@@ -111,6 +112,7 @@ def run_probes(
         scored.sort(key=lambda pair: -pair[0])
         alive = [index for _, index in scored[: max(1, math.ceil(len(scored) / eta))]]
         rung, size = rung + 1, size * eta
+    outcome.first_scores = {order[i]: s for i, s in first_scores.items()}
     outcome.ranking, outcome.dropped = _rank(order, last_score, first_scores, reached, tolerance)
     return outcome
 

@@ -1,0 +1,129 @@
+"""`metasel recommend` (what to try first on a table) and `metasel evaluate` (meta-model LODO)."""
+
+from __future__ import annotations
+
+import json
+import math
+import pprint
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metasel.cli._errors import user_errors
+
+_SCORING = {"roc_auc": "roc_auc", "accuracy": "accuracy",
+            "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("recommend")(recommend_command)
+    app.command("evaluate")(evaluate_command)
+
+
+def code_snippet(source: str, target: str | None, learner: str, params: dict[str, Any],
+                 metric: str, multiclass: bool) -> str:
+    """A runnable script that builds and cross-validates the recommended pipeline."""
+    scoring = "roc_auc_ovr" if metric == "roc_auc" and multiclass else _SCORING[metric]
+    config = pprint.pformat({"learner": learner, "params": params}, sort_dicts=True, width=88)
+    return (
+        "from sklearn.model_selection import StratifiedKFold, cross_val_score\n\n"
+        "from metasel.data import load_dataset\n"
+        "from metasel.learners import build_pipeline\n\n"
+        f"dataset = load_dataset({source!r}, target={target!r})\n"
+        f"config = {config}\n"
+        "pipeline = build_pipeline(config, random_state=0)\n"
+        "cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)\n"
+        f"scores = cross_val_score(pipeline, dataset.X, dataset.y, cv=cv, scoring={scoring!r})\n"
+        f'print(f"{learner} {scoring}: {{scores.mean():.4f}} +- {{scores.std():.4f}}")\n'
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def recommend_command(
+    source: Annotated[str, typer.Argument(help="CSV/parquet/ARFF path, 'openml:<id>', 'keel:<name>' or 'sklearn:<name>'.")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Name of the label column.")] = None,
+    metric: Annotated[str, typer.Option(help="roc_auc, accuracy or log_loss.")] = "roc_auc",
+    top: Annotated[int, typer.Option(help="How many learners to recommend.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    code: Annotated[bool, typer.Option("--code", help="Print a runnable scikit-learn snippet for the top pipeline.")] = False,
+    meta_model: Annotated[Path | None, typer.Option(help="Folder of a saved meta-model (default: the shipped one).")] = None,
+) -> None:
+    """Rank learners for a table and show the configurations to try first, with reasons."""
+    from metasel.data import load_dataset
+    from metasel.meta import MetaModel
+    from metasel.recommend import recommend
+
+    with user_errors():
+        path_like = Path(source)
+        dataset = load_dataset(path_like if path_like.exists() else source, target)
+        model = MetaModel.load(meta_model) if meta_model else MetaModel.default(metric)
+        recs = recommend(dataset, metric=metric, top=top, meta_model=model)
+    if code:
+        where = str(path_like.resolve()) if path_like.exists() else source
+        typer.echo(code_snippet(where, target, recs[0].learner, recs[0].configurations[0],
+                                metric, dataset.n_classes > 2))
+        return
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in recs], indent=2, default=str))
+        return
+    table = Table(title=f"{dataset.name}: {dataset.shape[0]} rows x {dataset.shape[1]} features "
+                        f"- expected {metric} (meta-model KB {model.fingerprint})")
+    for column in ("#", "learner", f"expected {metric}", "interval", "first configurations",
+                   "nearest known datasets (score)", "drivers"):
+        table.add_column(column)
+    for r in recs:
+        configs = "\n".join(json.dumps(c, sort_keys=True) for c in r.configurations[:2])
+        near = "\n".join(f"{n['name']} ({_fmt(n['score'])}, d={n['distance']:.2f})"
+                         for n in r.nearest_datasets[:3])
+        table.add_row(str(r.rank), r.learner, _fmt(r.expected_score),
+                      f"[{_fmt(r.interval[0])}, {_fmt(r.interval[1])}]", configs, near,
+                      ", ".join(r.drivers))
+    Console().print(table)
+
+
+def _open_kb(kb: str) -> Any:
+    from metasel.kb import KnowledgeBase
+
+    if kb in ("default", "all"):
+        return KnowledgeBase.default()
+    if kb in ("lcdb", "kb") and not Path(kb).exists():
+        return KnowledgeBase.default(kb)
+    return KnowledgeBase.open(kb)
+
+
+def evaluate_command(
+    kb: Annotated[str, typer.Argument(help="KB folder, or 'default', 'lcdb', 'kb' for the shipped parts.")] = "default",
+    metric: Annotated[str, typer.Option(help="roc_auc, accuracy or log_loss.")] = "roc_auc",
+    min_coverage: Annotated[float, typer.Option(help="Share of learners a dataset needs scores for.")] = 0.9,
+    probes: Annotated[bool, typer.Option(help="Also evaluate prior + learning-curve probes.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Leave-one-group-out evaluation of the meta-model's rankers, probes and warm starts."""
+    from metasel.meta import evaluate_lodo
+    from metasel.meta._report import result_tables
+
+    with user_errors():
+        result = evaluate_lodo(_open_kb(kb), metric, min_coverage=min_coverage, probes=probes)
+    tables = result_tables(result)
+    if as_json:
+        payload = {"metric": result.metric, "n_datasets": result.n_datasets,
+                   "n_groups": result.n_groups,
+                   **{name: json.loads(frame.to_json(orient="records")) for name, frame in tables.items()}}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    console = Console()
+    console.print(f"Leave-one-group-out on {result.n_datasets} datasets ({result.n_groups} groups), "
+                  f"metric {result.metric}; regrets in metric points x100.")
+    for name, frame in tables.items():
+        table = Table(title=name)
+        for column in frame.columns:
+            table.add_column(str(column))
+        for row in frame.itertuples(index=False):
+            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)

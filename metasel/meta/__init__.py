@@ -1,0 +1,35 @@
+"""Meta-models trained on a knowledge base: which learner and configurations to try first.
+
+``MetaModel.fit(kb, metric)`` learns rankers and warm-start proposals;
+``evaluate_lodo(kb, metric)`` measures every method under leave-one-group-out;
+``combine_prior_with_probes`` merges the prior with cheap learning-curve probes.
+"""
+
+from metasel.meta._evaluation import LodoResult, evaluate_lodo
+from metasel.meta._model import MetaModel, kb_fingerprint
+from metasel.meta._probes import combine_prior_with_probes, combine_utilities
+from metasel.meta._rankers import AverageRank, BlendRanker, KNNRanker, LGBMRanker, SingleBest
+from metasel.meta._report import result_tables
+from metasel.meta._scaling import FeatureScaler
+from metasel.meta._table import MetaTable, build_meta_table
+from metasel.meta._warmstart import WarmStarter, greedy_portfolio
+
+__all__ = [
+    "AverageRank",
+    "BlendRanker",
+    "FeatureScaler",
+    "KNNRanker",
+    "LGBMRanker",
+    "LodoResult",
+    "MetaModel",
+    "MetaTable",
+    "SingleBest",
+    "WarmStarter",
+    "build_meta_table",
+    "combine_prior_with_probes",
+    "combine_utilities",
+    "evaluate_lodo",
+    "greedy_portfolio",
+    "kb_fingerprint",
+    "result_tables",
+]

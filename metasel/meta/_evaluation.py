@@ -1,0 +1,237 @@
+"""Leave-one-group-out evaluation of rankers, probes and warm starts on a knowledge base.
+
+Every number is measured on datasets whose whole group (all variants of one source) was
+held out of the training fold: the scaler, the rankers and the warm-start proposer are all
+refitted per fold, on training rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from metasel.meta._model import BLEND_WEIGHTS, DEFAULT_K
+from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
+from metasel.meta._rankers import (
+    AverageRank,
+    BlendRanker,
+    KNNRanker,
+    LGBMRanker,
+    Ranker,
+    SingleBest,
+)
+from metasel.meta._scaling import FeatureScaler
+from metasel.meta._table import (
+    METRICS_HIGHER_IS_BETTER,
+    KnowledgeBaseLike,
+    MetaTable,
+    build_meta_table,
+)
+from metasel.meta._warmstart import WarmStarter
+
+BASELINE = "single_best"
+TOP_KS = (1, 3, 5)
+PROBE_ANCHORS = (256, 512, 1024)
+PROBE_KS = (1, 3, 5)
+WARM_NS = (1, 5, 10)
+PRIOR_WEIGHTS = tuple(sorted({0.0, 0.1, 0.25, PRIOR_WEIGHT}))
+
+
+def default_methods(random_state: int = 0) -> dict[str, Callable[[], Ranker]]:
+    """The rankers compared by default: two static baselines, two meta-learners, their blend."""
+    return {
+        "single_best": SingleBest,
+        "average_rank": AverageRank,
+        f"knn{DEFAULT_K}": lambda: KNNRanker(k=DEFAULT_K),
+        "lightgbm": lambda: LGBMRanker(random_state=random_state),
+        "blend": lambda: BlendRanker(
+            [KNNRanker(k=DEFAULT_K), LGBMRanker(random_state=random_state), SingleBest()],
+            list(BLEND_WEIGHTS)),
+    }
+
+
+def logo_folds(groups: np.ndarray) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(group, train indices, test indices) holding out one group at a time."""
+    groups = np.asarray(groups)
+    for g in pd.unique(groups):
+        test = groups == g
+        yield str(g), np.flatnonzero(~test), np.flatnonzero(test)
+
+
+@dataclass
+class LodoResult:
+    """Tables of a leave-one-group-out run; ``summary`` is the headline table."""
+
+    metric: str
+    n_datasets: int
+    n_groups: int
+    summary: pd.DataFrame
+    per_dataset: pd.DataFrame  # dataset_id, method, regret
+    probes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warmstart: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _masked(U: np.ndarray, S: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(S), -np.inf, U)
+
+
+def ranking_metrics(U: np.ndarray, S: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-dataset regret@1, best-of-top-k regret, NDCG@3 and Spearman of utilities ``U``."""
+    order = np.argsort(-_masked(U, S), axis=1, kind="stable")
+    ranked = np.take_along_axis(S, order, axis=1)
+    best = np.nanmax(S, axis=1)
+    out = {}
+    for k in TOP_KS:
+        out[f"best_of_top{k}"] = best - np.nanmax(ranked[:, :k], axis=1)
+    worst = np.nanmin(S, axis=1)
+    with np.errstate(all="ignore"):
+        gain = np.nan_to_num((S - worst[:, None]) / (best - worst)[:, None])
+    discount = 1.0 / np.log2(np.arange(2, 5))
+    dcg = (np.take_along_axis(gain, order, 1)[:, :3] * discount).sum(1)
+    ideal = (-np.sort(-gain, axis=1)[:, :3] * discount).sum(1)
+    out["ndcg3"] = np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1), 1.0)
+    rank_u = pd.DataFrame(_masked(U, S)).rank(axis=1).where(~np.isnan(S))
+    rank_s = pd.DataFrame(S).rank(axis=1)
+    out["spearman"] = rank_u.T.corrwith(rank_s.T).to_numpy()
+    return out
+
+
+def probe_table(evaluations: pd.DataFrame, table: MetaTable, anchor: int) -> np.ndarray:
+    """(datasets x learners) score at the largest training size <= ``anchor`` (NaN if none)."""
+    sign = 1.0 if METRICS_HIGHER_IS_BETTER[table.metric] else -1.0
+    ev = evaluations[(evaluations["status"] == "ok") & (evaluations["train_size"] <= anchor)
+                     & evaluations[table.metric].notna()]
+    if ev.empty:
+        return np.full(table.scores.shape, np.nan)
+    largest = ev.groupby(["dataset_id", "learner"])["train_size"].transform("max")
+    ev = ev[ev["train_size"] == largest]
+    wide = (sign * ev.groupby(["dataset_id", "learner"])[table.metric].max()).unstack("learner")
+    return wide.reindex(index=table.scores.index, columns=table.scores.columns).to_numpy(float)
+
+
+def _probe_rows(prior: np.ndarray, S: np.ndarray, evaluations: pd.DataFrame,
+                table: MetaTable, baseline: float) -> pd.DataFrame:
+    rows = []
+    best = np.nanmax(S, axis=1)
+    order = np.argsort(-_masked(prior, S), axis=1, kind="stable")
+    for anchor in PROBE_ANCHORS:
+        P = probe_table(evaluations, table, anchor)
+        if np.isnan(P).all():
+            continue
+        for k in (*PROBE_KS, S.shape[1]):
+            mask = np.zeros_like(S, dtype=bool)
+            np.put_along_axis(mask, order[:, :k], True, axis=1)
+            probes = np.where(mask, P, np.nan)
+            for weight in PRIOR_WEIGHTS:
+                label = "probe_only" if weight == 0 else f"prior+probe(w={weight:g})"
+                U = combine_utilities(prior, probes, weight)
+                pick = np.argmax(_masked(U, S), axis=1)
+                regret = best - S[np.arange(len(S)), pick]
+                rows.append({"method": label, "anchor": anchor,
+                             "probed": "all" if k == S.shape[1] else f"top{k}",
+                             "regret_mean": np.nanmean(regret),
+                             "closed_gap": (baseline - np.nanmean(regret)) / baseline})
+    return pd.DataFrame(rows)
+
+
+def _expected_best_of_random(scores: np.ndarray, n: int) -> float:
+    """Expected maximum of ``n`` draws without replacement from ``scores``."""
+    s = np.sort(scores)
+    m = len(s)
+    n = min(n, m)
+    # P(max is the i-th smallest) = C(i-1, n-1) / C(m, n), i = n..m
+    i = np.arange(1, m + 1)
+    from scipy.special import gammaln
+
+    with np.errstate(all="ignore"):
+        logp = (gammaln(i) - gammaln(n) - gammaln(i - n + 1)) - (
+            gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1))
+    p = np.where(i >= n, np.exp(logp), 0.0)
+    return float((p * s).sum() / p.sum())
+
+
+def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
+               neighbours: np.ndarray) -> list[dict]:
+    """Warm-start regrets on the held-out datasets of one fold (sampled configurations only)."""
+    configs = table.configs
+    ids = table.scores.index
+    held = configs[configs["dataset_id"].isin(ids[test])]
+    if not (held["origin"] == "sampled").any():
+        return []
+    starter = WarmStarter.fit(configs[configs["dataset_id"].isin(ids[train])])
+    rows = []
+    for j, t in enumerate(test):
+        mine = held[held["dataset_id"] == ids[t]]
+        near = [str(d) for d in ids[train][neighbours[j]]]
+        for learner, cfg in mine.groupby("learner"):
+            sampled = cfg[cfg["origin"] == "sampled"]
+            if len(sampled) < 2:
+                continue
+            score = cfg.groupby("config_id")["score"].max()
+            best = score.max()
+            proposed = starter.propose(str(learner), near, max(WARM_NS))
+            default = cfg.loc[cfg["origin"] == "default", "score"]
+            for n in WARM_NS:
+                got = score.reindex(proposed[:n]).dropna()
+                rows.append({
+                    "dataset_id": ids[t], "learner": learner, "n": n,
+                    "proposed": best - got.max() if len(got) else np.nan,
+                    "coverage": len(got) / max(1, min(n, len(proposed))),
+                    "default": best - default.max() if len(default) else np.nan,
+                    "random": best - _expected_best_of_random(sampled["score"].to_numpy(), n),
+                })
+    return rows
+
+
+def evaluate_lodo(
+    kb: KnowledgeBaseLike | MetaTable,
+    metric: str = "roc_auc",
+    *,
+    methods: dict[str, Callable[[], Ranker]] | None = None,
+    min_coverage: float = 0.9,
+    probes: bool = True,
+    random_state: int = 0,
+) -> LodoResult:
+    """Leave-one-group-out comparison of ``methods`` (default: :func:`default_methods`)."""
+    table = kb if isinstance(kb, MetaTable) else build_meta_table(kb, metric, min_coverage=min_coverage)
+    methods = methods or default_methods(random_state)
+    S = table.scores.to_numpy(float)
+    utilities = {name: np.full_like(S, np.nan) for name in methods}
+    warm: list[dict] = []
+    for _, train, test in logo_folds(table.groups):
+        scaler = FeatureScaler.fit(table.features.iloc[train])
+        X_train = scaler.transform(table.features.iloc[train])
+        X_test = scaler.transform(table.features.iloc[test])
+        for name, make in methods.items():
+            utilities[name][test] = make().fit(X_train, S[train]).predict(X_test)
+        neighbours, _ = KNNRanker(k=25).fit(X_train, S[train]).neighbours(X_test)
+        warm.extend(_warm_rows(table, train, test, neighbours))
+    per_method = {name: ranking_metrics(U, S) for name, U in utilities.items()}
+    base_name = BASELINE if BASELINE in per_method else next(iter(per_method))
+    baseline = float(np.nanmean(per_method[base_name]["best_of_top1"]))
+    summary = pd.DataFrame([
+        {"method": name, "regret_mean": np.nanmean(m["best_of_top1"]),
+         "regret_median": np.nanmedian(m["best_of_top1"]),
+         "closed_gap": (baseline - np.nanmean(m["best_of_top1"])) / baseline if baseline else np.nan,
+         "ndcg3": np.nanmean(m["ndcg3"]), "spearman": np.nanmean(m["spearman"]),
+         **{f"best_of_top{k}": np.nanmean(m[f"best_of_top{k}"]) for k in TOP_KS}}
+        for name, m in per_method.items()
+    ])
+    per_dataset = pd.concat([
+        pd.DataFrame({"dataset_id": table.scores.index, "method": name,
+                      "regret": m["best_of_top1"]}) for name, m in per_method.items()
+    ], ignore_index=True)
+    probe_rows = pd.DataFrame()
+    if probes and not isinstance(kb, MetaTable) and baseline > 0:
+        prior_name = "blend" if "blend" in utilities else base_name
+        probe_rows = _probe_rows(utilities[prior_name], S, kb.evaluations, table, baseline)
+    warm_frame = pd.DataFrame(warm)
+    if not warm_frame.empty:
+        warm_frame = warm_frame.groupby("n", as_index=False)[
+            ["proposed", "default", "random", "coverage"]].mean()
+    return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
+                      summary=summary, per_dataset=per_dataset, probes=probe_rows,
+                      warmstart=warm_frame)

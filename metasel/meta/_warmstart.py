@@ -1,0 +1,126 @@
+"""Warm-start proposals: which configurations of a learner to try first on a new dataset.
+
+Two sources, interleaved and de-duplicated:
+
+* the best configurations on the most similar known datasets (auto-sklearn 1.0);
+* a greedy portfolio: the configurations that, together, minimise the mean regret over all
+  training datasets (auto-sklearn 2.0 / TabRepo) — robust where the neighbours mislead.
+
+A configuration is identified by ``config_id`` and carried as its ``params`` dict, which is
+valid ``optuna.Study.enqueue_trial`` input for the learner's search space (prefix ``""``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metasel.meta._table import parse_params
+
+PORTFOLIO_SIZE = 10
+
+
+def greedy_portfolio(relative: np.ndarray, size: int = PORTFOLIO_SIZE) -> list[int]:
+    """Column indices chosen greedily to maximise the mean over rows of the best chosen value.
+
+    ``relative`` is (datasets x configurations) of score minus the best score on that dataset
+    (<= 0); missing entries must be filled by the caller.
+    """
+    n_rows, n_cols = relative.shape
+    if n_cols == 0 or n_rows == 0:
+        return []
+    current = np.full(n_rows, relative.min(initial=0.0) - 1.0)
+    chosen: list[int] = []
+    available = np.ones(n_cols, dtype=bool)
+    for _ in range(min(size, n_cols)):
+        gain = np.maximum(current[:, None], relative).mean(axis=0)
+        gain[~available] = -np.inf
+        best = int(np.argmax(gain))
+        chosen.append(best)
+        available[best] = False
+        current = np.maximum(current, relative[:, best])
+    return chosen
+
+
+@dataclass
+class WarmStarter:
+    """Proposes ordered configurations per learner from the configurations a KB recorded."""
+
+    configs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    portfolios: dict[str, list[str]] = field(default_factory=dict)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, configs: pd.DataFrame, size: int = PORTFOLIO_SIZE) -> WarmStarter:
+        """``configs``: dataset_id, learner, config_id, params, score (higher is better)."""
+        table = configs[["dataset_id", "learner", "config_id", "params", "score"]]
+        params = {cid: parse_params(p) for cid, p in
+                  table.drop_duplicates("config_id")[["config_id", "params"]].itertuples(index=False)}
+        portfolios = {}
+        for learner, rows in table.groupby("learner", sort=True):
+            wide = rows.pivot_table(index="dataset_id", columns="config_id", values="score",
+                                    aggfunc="max")
+            shared = wide.columns[wide.notna().sum() >= 2]
+            if len(shared):
+                wide = wide[shared]
+            relative = wide.to_numpy() - np.nanmax(wide.to_numpy(), axis=1, keepdims=True)
+            neutral = np.nanmedian(np.where(np.isnan(relative), np.nan, relative), axis=1,
+                                   keepdims=True)
+            relative = np.where(np.isnan(relative), np.nan_to_num(neutral), relative)
+            picked = greedy_portfolio(relative, size)
+            portfolios[str(learner)] = [str(wide.columns[i]) for i in picked]
+        slim = table[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)
+        return cls(configs=slim, portfolios=portfolios, params=params)
+
+    def nearest_configs(self, learner: str, neighbour_ids: list[str], per_dataset: int = 3) -> list[str]:
+        """Config ids of ``learner``: the best on the nearest dataset, then the next nearest, ..."""
+        rows = self.configs[(self.configs["learner"] == learner)
+                            & self.configs["dataset_id"].isin(neighbour_ids)]
+        if rows.empty:
+            return []
+        order = {d: i for i, d in enumerate(neighbour_ids)}
+        rows = rows.assign(_near=rows["dataset_id"].map(order),
+                           _rank=rows.groupby("dataset_id")["score"].rank(ascending=False,
+                                                                           method="first"))
+        rows = rows[rows["_rank"] <= per_dataset].sort_values(["_rank", "_near"])
+        return rows["config_id"].astype(str).tolist()
+
+    def propose(self, learner: str, neighbour_ids: list[str], n: int = 10) -> list[str]:
+        """Up to ``n`` config ids: neighbours' bests and the portfolio, interleaved, unique."""
+        near = self.nearest_configs(learner, neighbour_ids)
+        folio = self.portfolios.get(learner, [])
+        merged: list[str] = []
+        seen: set[str] = set()
+        for i in range(max(len(near), len(folio))):
+            for source in (near, folio):
+                if i < len(source):
+                    key = json.dumps(self.params.get(source[i], {}), sort_keys=True)
+                    if key not in seen:
+                        seen.add(key)
+                        merged.append(source[i])
+        return merged[:n]
+
+    def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(configs table, portfolio table) for parquet storage."""
+        folio = pd.DataFrame(
+            [(learner, i, cid) for learner, ids in self.portfolios.items()
+             for i, cid in enumerate(ids)],
+            columns=["learner", "position", "config_id"],
+        )
+        params = pd.Series({cid: json.dumps(p, sort_keys=True) for cid, p in self.params.items()},
+                           name="params")
+        configs = self.configs.join(params, on="config_id")
+        return configs, folio
+
+    @classmethod
+    def from_frames(cls, configs: pd.DataFrame, folio: pd.DataFrame) -> WarmStarter:
+        portfolios = {str(learner): rows.sort_values("position")["config_id"].astype(str).tolist()
+                      for learner, rows in folio.groupby("learner")}
+        params = {cid: json.loads(p) for cid, p in
+                  configs.drop_duplicates("config_id")[["config_id", "params"]].itertuples(index=False)}
+        slim = configs[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)
+        return cls(configs=slim, portfolios=portfolios, params=params)

@@ -1,0 +1,118 @@
+"""`recommend`: which learners and configurations to try first on a dataset, and why.
+
+Only learners of our zoo (:mod:`metasel.learners`) are recommended, because a recommendation
+must be buildable; learners known only from imported KBs (LCDB) still shape the meta-model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metasel.data import Dataset, load_dataset
+from metasel.exceptions import KnowledgeBaseError, MetaselError
+from metasel.learners import LEARNERS, get_learner
+from metasel.meta import MetaModel
+from metasel.metafeatures import extract_metafeatures
+
+N_NEAREST = 5
+N_CONFIGS = 10
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One learner to try, with the evidence behind it (all JSON-ready)."""
+
+    learner: str
+    expected_score: float
+    interval: tuple[float, float]
+    configurations: list[dict[str, Any]]
+    nearest_datasets: list[dict[str, Any]]
+    drivers: list[str] = field(default_factory=list)
+    metric: str = "roc_auc"
+    rank: int = 1
+    probe_score: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["interval"] = list(self.interval)
+        return out
+
+
+def _configurations(model: MetaModel, mf: pd.Series, learner: str) -> list[dict[str, Any]]:
+    """Proposed params, with KB entries that recorded library defaults as ``{}`` resolved."""
+    defaults = get_learner(learner).default_params()
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for params in [*model.configurations(mf, learner, N_CONFIGS), defaults]:
+        resolved = params or defaults
+        key = json.dumps(resolved, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(resolved)
+    return out[:N_CONFIGS]
+
+
+def _nearest(near: pd.DataFrame, learner: str) -> list[dict[str, Any]]:
+    return [
+        {"name": str(r["name"]), "source": str(r["source"]), "dataset_id": str(r["dataset_id"]),
+         "distance": round(float(r["distance"]), 4),
+         "score": None if pd.isna(r[learner]) else round(float(r[learner]), 4)}
+        for _, r in near.iterrows()
+    ]
+
+
+def recommend_from_metafeatures(mf: pd.Series, model: MetaModel, *, top: int = 5) -> list[Recommendation]:
+    """Recommendations for already extracted meta-features (used by :func:`recommend`)."""
+    if top < 1:
+        raise MetaselError(f"The 'top' parameter of recommend must be >= 1; got {top}.")
+    ranking = model.rank(mf)
+    ranking = ranking[ranking["learner"].isin(LEARNERS)].head(top)
+    if ranking.empty:
+        raise KnowledgeBaseError(
+            f"The meta-model knows none of the zoo learners {sorted(LEARNERS)} (it has "
+            f"{model.learners}); retrain it on a KB with evaluations of zoo learners."
+        )
+    near = model.nearest(mf, N_NEAREST)
+    return [
+        Recommendation(
+            learner=row.learner, expected_score=round(float(row.expected_score), 4),
+            interval=(round(float(row.low), 4), round(float(row.high), 4)),
+            configurations=_configurations(model, mf, row.learner),
+            nearest_datasets=_nearest(near, row.learner),
+            drivers=model.drivers(mf, row.learner), metric=model.metric, rank=i + 1,
+        )
+        for i, row in enumerate(ranking.itertuples(index=False))
+    ]
+
+
+def recommend(
+    X: Any,
+    y: Any = None,
+    *,
+    target: str | None = None,
+    metric: str = "roc_auc",
+    top: int = 5,
+    meta_model: MetaModel | None = None,
+    random_state: int = 0,
+) -> list[Recommendation]:
+    """Rank zoo learners for a dataset (a `Dataset`, a DataFrame with ``y`` or ``target=``,
+    or a path / ``openml:<id>`` source) and propose configurations to try first."""
+    if isinstance(X, Dataset):
+        dataset = X
+    elif y is not None:
+        dataset = load_dataset((X, np.asarray(y) if isinstance(y, list) else y))
+    else:
+        dataset = load_dataset(X, target)
+    model = meta_model if meta_model is not None else MetaModel.default(metric)
+    if model.metric != metric and meta_model is not None:
+        raise MetaselError(
+            f"The meta-model was trained for metric {model.metric!r}; got metric={metric!r}. "
+            "Pass the matching metric or a meta-model trained for it."
+        )
+    mf = extract_metafeatures(dataset, random_state=random_state)
+    return recommend_from_metafeatures(mf, model, top=top)

@@ -1,0 +1,70 @@
+"""From the meta-model's recommendations to a search plan: which learners, in which order,
+and which configurations to try first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from metasel.learners import LEARNERS
+
+#: how many top-ranked learners the study searches over when warm-started
+TOP_LEARNERS = 5
+#: how many recommended configurations per learner are enqueued
+CONFIGS_PER_LEARNER = 3
+
+Config = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Plan:
+    """Learners to search (best first), warm-start configurations, and probe candidates."""
+
+    learners: list[str]
+    warm_starts: list[Config] = field(default_factory=list)
+    probes: list[Config] = field(default_factory=list)
+    prior: dict[str, float] = field(default_factory=dict)
+
+    def reorder(self, ranking: Sequence[str]) -> Plan:
+        """Keep only ``ranking``'s learners, in its order (after probes)."""
+        keep = [name for name in ranking if name in self.learners] or self.learners[:1]
+        order = {name: i for i, name in enumerate(keep)}
+        warm = sorted((c for c in self.warm_starts if c[0] in order),
+                      key=lambda c: (self._round(c), order[c[0]]))
+        return Plan(keep, warm, [c for c in self.probes if c[0] in order],
+                    {k: v for k, v in self.prior.items() if k in order})
+
+    def _round(self, config: Config) -> int:
+        same = [c for c in self.warm_starts if c[0] == config[0]]
+        return next(i for i, c in enumerate(same) if c is config)
+
+
+def eligible(name: str, n_rows: int) -> bool:
+    """A learner can be searched: it is in the zoo and its row limit allows this table."""
+    learner = LEARNERS.get(name)
+    return learner is not None and (learner.max_rows is None or n_rows <= learner.max_rows)
+
+
+def warm_plan(recommendations: Sequence[Any], n_rows: int, *, top: int = TOP_LEARNERS,
+              per_learner: int = CONFIGS_PER_LEARNER) -> Plan:
+    """The warm-started plan: top learners, configurations interleaved rank by rank.
+
+    Round-robin (first configuration of every learner, then the second ones…) so that a
+    short budget still tries each recommended learner once before refining any of them.
+    """
+    chosen = [r for r in recommendations if eligible(r.learner, n_rows)][:top]
+    configs = {r.learner: [dict(c) for c in r.configurations][:per_learner]
+               or [LEARNERS[r.learner].default_params()] for r in chosen}
+    warm = [(r.learner, configs[r.learner][j]) for j in range(per_learner)
+            for r in chosen if j < len(configs[r.learner])]
+    probes = [(r.learner, configs[r.learner][0]) for r in chosen]
+    prior = {r.learner: float(r.expected_score) for r in chosen
+             if getattr(r, "expected_score", None) is not None}
+    return Plan([r.learner for r in chosen], warm, probes, prior)
+
+
+def cold_plan(n_rows: int) -> Plan:
+    """The cold-start plan: the whole eligible zoo, no prior, no probes (TPE from scratch)."""
+    return Plan([name for name in LEARNERS if eligible(name, n_rows)])

@@ -1,0 +1,226 @@
+"""The whole search within one deadline: probes, study, ensemble selection, final refit.
+
+Every step asks the same :class:`Deadline`. The study stops early enough to leave time for
+refitting its best configuration on all rows (estimated from that configuration's own fold
+fit times); when even that does not fit, a cheaper already-fitted model is used instead
+(the best trial's fold models, then the best probe), so a model always exists on time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.dummy import DummyClassifier
+
+from metasel.learners import get_learner
+from metasel.meta import combine_prior_with_probes
+from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
+from metasel.search._ensemble import WeightedEnsemble, caruana_selection
+from metasel.search._evaluate import make_splits
+from metasel.search._plan import Plan
+from metasel.search._probes import ProbeOutcome, run_probes
+from metasel.search._study import (
+    Candidate,
+    SearchResult,
+    enqueue_warm_starts,
+    make_study,
+    run_study,
+)
+
+logger = logging.getLogger(__name__)
+
+#: share of the budget the probes may use
+PROBE_SHARE = 0.15
+#: refit time estimate = fold fit time x (all rows / fold rows) x this safety factor
+REFIT_SAFETY = 1.3
+#: time kept free after the study on top of the refit estimate: fixed + share of the budget
+RESERVE_SLACK_S, RESERVE_SLACK_SHARE = 0.3, 0.03
+#: the ensemble must beat the best single candidate by more than this to be used
+ENSEMBLE_MIN_GAIN = 1e-4
+LEADERBOARD_COLUMNS = ["trial", "learner", "configuration", "score", "fit_time", "time",
+                       "source", "status", "train_size", "error"]
+
+
+class RefitWarning(UserWarning):
+    """The final model is a fallback (no time to refit the best configuration on all rows)."""
+
+
+@dataclass
+class SearchSettings:
+    """How to search: metric, resampling, caps, seeds, persistence and progress reporting."""
+
+    metric: str = "roc_auc"
+    cv: Any = "auto"
+    n_trials: int | None = None
+    n_jobs: int = 1
+    random_state: int | None = None
+    ensemble_size: int = 10
+    storage: str | None = None
+    study_name: str | None = None
+    probes: bool = True
+    progress: Callable[[dict[str, Any]], None] | None = None
+
+
+@dataclass
+class SearchOutcome:
+    """The final fitted model (labels ``0..k-1``) and everything that led to it."""
+
+    model: BaseEstimator
+    kind: str
+    best_config: dict[str, Any] | None
+    best_score: float
+    leaderboard: pd.DataFrame
+    study: optuna.Study
+    ensemble: list[dict[str, Any]] = field(default_factory=list)
+
+
+def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
+           deadline: Deadline) -> SearchOutcome:
+    """Probe, search and refit ``plan`` on ``(X, y)`` (``y`` coded ``0..k-1``) by ``deadline``."""
+    make_model = _factory(settings.random_state)
+    probes = ProbeOutcome(ranking=list(plan.learners))
+    if settings.probes and plan.probes:
+        probes = run_probes(plan.probes, X, y, metric=settings.metric, make_model=make_model,
+                            deadline=deadline.sub(PROBE_SHARE * deadline.remaining()),
+                            random_state=settings.random_state)
+        plan = plan.reorder(_with_prior(plan, probes, settings.metric))
+    study = make_study(plan.learners, random_state=settings.random_state,
+                       storage=settings.storage, study_name=settings.study_name)
+    enqueue_warm_starts(study, plan.warm_starts, plan.learners)
+    splits = make_splits(y, settings.cv, settings.random_state)
+    train_share = len(splits[0][0]) / len(y)
+    slack = RESERVE_SLACK_S + RESERVE_SLACK_SHARE * deadline.budget
+    result = run_study(study, plan.learners, X, y, splits=splits, metric=settings.metric,
+                       make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
+                       n_jobs=settings.n_jobs, progress=settings.progress,
+                       reserve=lambda best: _refit_estimate(best, train_share) + slack)
+    model, kind, members = _final_model(result, probes, X, y, settings, deadline, train_share)
+    best = result.best
+    return SearchOutcome(
+        model=model, kind=kind,
+        best_config={"learner": best.learner, "params": best.params} if best else None,
+        best_score=best.evaluation.score if best else math.nan,
+        leaderboard=leaderboard(result, probes), study=study, ensemble=members,
+    )
+
+
+def _with_prior(plan: Plan, probes: ProbeOutcome, metric: str) -> list[str]:
+    """The kept learners re-ranked by probe score combined with the meta-model's prior.
+
+    The combination rule (and its weight) is the meta-model's own, fitted on the KB; log loss
+    is left to the probes alone because the prior is then in other units.
+    """
+    kept = probes.ranking
+    if metric == "log_loss" or not all(name in plan.prior for name in kept):
+        return kept
+    items = [SimpleNamespace(learner=name, expected_score=plan.prior[name]) for name in kept]
+    scores = {name: probes.first_scores[name] for name in kept if name in probes.first_scores}
+    return [item.learner for item in combine_prior_with_probes(items, scores)]
+
+
+def _factory(random_state: int | None) -> Callable[[str, dict[str, Any]], BaseEstimator]:
+    def make_model(name: str, params: dict[str, Any]) -> BaseEstimator:
+        return get_learner(name).build(params, random_state=random_state)
+
+    return make_model
+
+
+def _refit_estimate(candidate: Candidate | None, train_share: float) -> float:
+    if candidate is None:
+        return 0.0
+    return REFIT_SAFETY * candidate.evaluation.fit_time / max(train_share, 1e-3)
+
+
+def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, deadline,
+                 train_share):
+    """The best affordable final model: ensemble refit, best refit, fold bag, probe, prior."""
+    make_model = _factory(settings.random_state)
+    n_classes = int(y.max()) + 1
+    attempts: list[tuple[str, list[Candidate], np.ndarray]] = []
+    if result.best is not None:
+        selection = None
+        if settings.ensemble_size > 1 and len(result.candidates) > 1:
+            selection = caruana_selection([c.evaluation.oof for c in result.candidates], y,
+                                          settings.metric, settings.ensemble_size)
+        if (selection is not None and len(selection.members) > 1
+                and selection.score > result.best.evaluation.score + ENSEMBLE_MIN_GAIN):
+            members = [result.candidates[i] for i in selection.members]
+            attempts.append(("ensemble", members, selection.weights[selection.members]))
+        attempts.append(("refit", [result.best], np.ones(1)))
+    for kind, members, weights in attempts:
+        cost = sum(_refit_estimate(m, train_share) for m in members)
+        if cost > deadline.remaining():
+            continue
+        ensemble = WeightedEnsemble([make_model(m.learner, m.params) for m in members],
+                                    list(weights), n_classes)
+        try:
+            run_with_timeout(lambda e=ensemble: e.fit(X, y), deadline.remaining(), "refit")
+        except BudgetExceeded:
+            continue
+        except Exception as error:  # noqa: BLE001 - fall back to a cheaper final model
+            logger.info("refit (%s) failed: %s", kind, error)
+            continue
+        described = [{"learner": m.learner, "params": m.params, "weight": float(w)}
+                     for m, w in zip(members, weights, strict=True)]
+        model = ensemble if kind == "ensemble" else ensemble.estimators_[0]
+        return model, kind, described
+    return _fallback(result, probes, X, y, n_classes)
+
+
+def _fallback(result: SearchResult, probes: ProbeOutcome, X, y, n_classes):
+    best = result.best
+    if best is not None and best.evaluation.models:
+        models = best.evaluation.models
+        warnings.warn("No time was left to refit the best configuration on all rows; the "
+                      f"final model averages its {len(models)} cross-validation fold models. "
+                      "Give a larger time_budget to refit.", RefitWarning, stacklevel=4)
+        bag = WeightedEnsemble.from_fitted(models, [1.0] * len(models), n_classes)
+        return bag, "fold-models", [{"learner": best.learner, "params": best.params,
+                                     "weight": 1.0}]
+    if probes.best_model is not None:
+        warnings.warn("No search trial finished within the time budget; the final model is "
+                      "the best probe, fitted on a subsample. Give a larger time_budget.",
+                      RefitWarning, stacklevel=4)
+        bag = WeightedEnsemble.from_fitted([probes.best_model], [1.0], n_classes)
+        return bag, "probe", []
+    warnings.warn("No model could be trained within the time budget; the final model "
+                  "predicts the class priors. Give a larger time_budget.", RefitWarning,
+                  stacklevel=4)
+    prior = WeightedEnsemble.from_fitted([DummyClassifier(strategy="prior").fit(X, y)], [1.0],
+                                         n_classes)
+    return prior, "prior", []
+
+
+def leaderboard(result: SearchResult, probes: ProbeOutcome) -> pd.DataFrame:
+    """Every probe and trial of this session, in the order they ran."""
+    rows = [
+        {"trial": pd.NA, "learner": p.learner, "configuration": _json(p.params),
+         "score": p.score, "fit_time": p.duration, "time": p.duration, "source": "probe",
+         "status": p.status, "train_size": p.train_size, "error": p.error}
+        for p in probes.records
+    ]
+    rows += [
+        {"trial": r.number, "learner": r.learner, "configuration": _json(r.params),
+         "score": r.score, "fit_time": r.fit_time, "time": r.duration, "source": r.source,
+         "status": r.status, "train_size": pd.NA, "error": r.error}
+        for r in result.records
+    ]
+    frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    frame["trial"] = frame["trial"].astype("Int64")
+    frame["train_size"] = frame["train_size"].astype("Int64")
+    return frame
+
+
+def _json(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

@@ -1,0 +1,256 @@
+"""One Optuna study over the top learners' joint conditional space, warm-started.
+
+The space is ``learner`` (categorical) then that learner's own parameters, named
+``"<learner>__<param>"`` so that conditional spaces never collide. Warm-start
+configurations are enqueued first (their exact values travel in ``user_attrs``, so a value
+outside today's search range is still evaluated as recommended); TPE continues. Every
+trial is cut at its own deadline; failing or hanging learners are banned after repeated
+trouble so the remaining budget goes to the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from metasel.learners import get_learner
+from metasel.search._budget import BudgetExceeded, Deadline
+from metasel.search._evaluate import Evaluation, Split, evaluate
+
+logger = logging.getLogger(__name__)
+
+#: a trial does not start a fold expected to end past this share of the remaining time,
+#: and is cut outright at HARD_TRIAL_SHARE (a hung learner); never below MIN_TRIAL_S
+TRIAL_SHARE, HARD_TRIAL_SHARE = 0.3, 0.5
+MIN_TRIAL_S = 2.0
+#: a learner with no successful trial is banned after this many errors, or one cut
+MAX_LEARNER_FAILURES = 2
+_PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
+
+ModelFactory = Callable[[str, dict[str, Any]], BaseEstimator]
+Progress = Callable[[dict[str, Any]], None]
+
+
+class _TrialFailed(Exception):
+    """A trial whose learner raised or overran; recorded, and the study goes on."""
+
+
+@dataclass
+class TrialRecord:
+    """One evaluated configuration, for the leaderboard."""
+
+    number: int
+    learner: str
+    params: dict[str, Any]
+    score: float
+    fit_time: float
+    duration: float
+    source: str
+    status: str
+    error: str = ""
+
+
+@dataclass
+class Candidate:
+    """A scored configuration whose out-of-fold predictions are kept for ensembling."""
+
+    number: int
+    learner: str
+    params: dict[str, Any]
+    evaluation: Evaluation
+
+
+@dataclass
+class SearchResult:
+    """The study, every trial's record, and the best candidates of this session."""
+
+    study: optuna.Study
+    records: list[TrialRecord] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+def enqueue_warm_starts(study: optuna.Study, configs: Sequence[tuple[str, dict[str, Any]]],
+                        learners: Sequence[str], source: str = "warm-start") -> int:
+    """Enqueue each ``(learner, params)`` whose learner is searched; returns how many.
+
+    Only in-range values are passed as Optuna parameters (out-of-range ones would be
+    rejected by the distributions); the exact configuration rides along in user attributes.
+    """
+    count = 0
+    for name, params in configs:
+        if name not in learners:
+            continue
+        params = get_learner(name).complete(params)
+        fixed = {"learner": name}
+        fixed.update({f"{name}__{k}": v for k, v in _in_space(name, params).items()})
+        study.enqueue_trial(fixed, user_attrs={_PARAMS_ATTR: params,
+                                               _LEARNER_ATTR: name, _SOURCE_ATTR: source},
+                            skip_if_exists=True)
+        count += 1
+    return count
+
+
+def _in_space(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for param in get_learner(name).space:
+        if param.name not in params:
+            continue
+        value = params[param.name]
+        if param.kind == "categorical":
+            if value in param.choices:
+                out[param.name] = value
+        elif isinstance(value, int | float) and param.low <= value <= param.high:
+            out[param.name] = value
+    return out
+
+
+def make_study(learners: Sequence[str], *, random_state: int | None, storage: str | None,
+               study_name: str | None) -> optuna.Study:
+    """A maximising TPE study (multivariate, grouped for the conditional space), median pruning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    return optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
+                               sampler=sampler, pruner=pruner, load_if_exists=storage is not None)
+
+
+def run_study(
+    study: optuna.Study,
+    learners: Sequence[str],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    splits: Sequence[Split],
+    metric: str,
+    make_model: ModelFactory,
+    deadline: Deadline,
+    n_trials: int | None = None,
+    n_jobs: int = 1,
+    keep: int = 10,
+    progress: Progress | None = None,
+    reserve: Callable[[Candidate | None], float] | None = None,
+) -> SearchResult:
+    """Optimise until ``deadline`` or ``n_trials``; keep the ``keep`` best candidates' OOF.
+
+    ``reserve(best)`` is the time to keep free after the study (to refit ``best``): no trial
+    starts or runs into it.
+    """
+    result = SearchResult(study=study)
+    failures: dict[str, int] = {}
+    successes: set[str] = set()
+    n_classes = int(y.max()) + 1
+    fold_times: dict[str, list[float]] = {}
+
+    def time_left() -> float:
+        return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
+
+    def objective(trial: optuna.Trial) -> float:
+        name = trial.suggest_categorical("learner", list(learners))
+        params = get_learner(name).suggest(trial, prefix=f"{name}__")
+        if trial.user_attrs.get(_LEARNER_ATTR) == name:
+            params = {**params, **trial.user_attrs[_PARAMS_ATTR]}
+        source = trial.user_attrs.get(_SOURCE_ATTR, "search")
+        trial.set_user_attr("params", params)
+        if failures.get(name, 0) >= MAX_LEARNER_FAILURES and name not in successes:
+            _record(result, trial.number, name, params, math.nan, 0, 0, source, "skipped",
+                    "learner banned after repeated failures")
+            raise optuna.TrialPruned()
+
+        def on_fold(step: int, running: float) -> None:
+            if not math.isnan(running):
+                trial.report(running, step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+
+        tic = time.monotonic()
+        left = time_left()
+        hard = deadline.sub(min(left, max(MIN_TRIAL_S, HARD_TRIAL_SHARE * left)))
+        soft = deadline.sub(min(left, max(MIN_TRIAL_S, TRIAL_SHARE * left)))
+        known = fold_times.get(name)
+        try:
+            evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
+                                  hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
+                                  soft_deadline=soft,
+                                  expected_fold_time=float(np.median(known)) if known else None)
+        except optuna.TrialPruned:
+            _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
+                    source, "pruned")
+            raise
+        except BudgetExceeded as error:
+            failures[name] = failures.get(name, 0) + (MAX_LEARNER_FAILURES if "cut after"
+                                                      in str(error) else 0)
+            _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
+                    source, "timeout", str(error))
+            raise _TrialFailed(str(error)) from error
+        except Exception as error:  # noqa: BLE001 - a failing learner must not end the fit
+            failures[name] = failures.get(name, 0) + 1
+            logger.info("trial %d (%s) failed: %s", trial.number, name, error)
+            _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
+                    source, "failed", f"{type(error).__name__}: {error}")
+            raise _TrialFailed(str(error)) from error
+        if math.isnan(evaluation.score):
+            _record(result, trial.number, name, params, math.nan, evaluation.fit_time,
+                    evaluation.duration, source, "failed", "metric undefined")
+            raise _TrialFailed("metric undefined")
+        successes.add(name)
+        fold_times.setdefault(name, []).append(evaluation.fold_wall_time)
+        _record(result, trial.number, name, params, evaluation.score, evaluation.fit_time,
+                evaluation.duration, source, "ok")
+        _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep)
+        return evaluation.score
+
+    def stop_when_due(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if progress is not None:
+            progress(_progress_event(result, deadline))
+        if time_left() <= 0.05:
+            study.stop()
+
+    if time_left() > 0.05:
+        study.optimize(objective, n_trials=n_trials, callbacks=[stop_when_due],
+                       catch=(_TrialFailed,), gc_after_trial=False)
+    return result
+
+
+def _record(result: SearchResult, number, name, params, score, fit_time, duration, source,
+            status, error="") -> None:
+    result.records.append(TrialRecord(number, name, dict(params), float(score),
+                                      float(fit_time), float(duration), source, status, error))
+
+
+def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int) -> None:
+    """Insert by score (earlier wins ties); only the best keeps its fitted fold models."""
+    ranked = result.candidates + [candidate]
+    ranked.sort(key=lambda c: -c.evaluation.score)
+    del ranked[keep:]
+    for other in ranked[1:]:
+        other.evaluation.models = []
+    result.candidates[:] = ranked
+
+
+def _progress_event(result: SearchResult, deadline: Deadline) -> dict[str, Any]:
+    last = result.records[-1] if result.records else None
+    best = result.best
+    return {
+        "n_trials": len(result.records),
+        "last_learner": last.learner if last else None,
+        "last_score": last.score if last else math.nan,
+        "best_learner": best.learner if best else None,
+        "best_score": best.evaluation.score if best else math.nan,
+        "elapsed": deadline.elapsed(),
+        "remaining": max(0.0, deadline.remaining()),
+    }

@@ -1,0 +1,226 @@
+"""metasel.meta: meta-table, rankers, warm starts, probes, LODO evaluation, storage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasel.exceptions import ArtifactVersionError, KnowledgeBaseError, MetaselError
+from metasel.kb import KnowledgeBase
+from metasel.meta import (
+    KNNRanker,
+    MetaModel,
+    SingleBest,
+    WarmStarter,
+    build_meta_table,
+    combine_prior_with_probes,
+    combine_utilities,
+    evaluate_lodo,
+    greedy_portfolio,
+)
+from metasel.meta._evaluation import ranking_metrics
+from metasel.meta._scaling import FeatureScaler
+
+
+@dataclass
+class SmallKB:
+    datasets: pd.DataFrame
+    evaluations: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def lcdb_kb() -> SmallKB:
+    """The first 45 datasets of the shipped LCDB import (real scores, real qualities)."""
+    try:
+        kb = KnowledgeBase.default("lcdb")
+    except KnowledgeBaseError as exc:
+        pytest.skip(f"the shipped LCDB knowledge base is absent: {exc}")
+    ds = kb.datasets
+    ds = ds[ds[kb.metafeature_columns].notna().mean(axis=1) > 0.5].head(45)
+    ev = kb.evaluations
+    return SmallKB(ds.reset_index(drop=True), ev[ev["dataset_id"].isin(ds["dataset_id"])])
+
+
+@pytest.fixture(scope="module")
+def model(lcdb_kb: SmallKB) -> MetaModel:
+    return MetaModel.fit(lcdb_kb, "accuracy")
+
+
+def test_meta_table_takes_each_learner_at_its_largest_training_size(lcdb_kb: SmallKB) -> None:
+    table = build_meta_table(lcdb_kb, "accuracy")
+    ev = lcdb_kb.evaluations
+    d, learner = table.scores.index[0], table.scores.columns[0]
+    rows = ev[(ev["dataset_id"] == d) & (ev["learner"] == learner)]
+    expected = rows.loc[rows["train_size"].idxmax(), "accuracy"]
+    assert table.scores.loc[d, learner] == pytest.approx(expected)
+
+
+def test_meta_table_negates_log_loss_so_higher_is_better(lcdb_kb: SmallKB) -> None:
+    table = build_meta_table(lcdb_kb, "log_loss")
+    assert (table.scores.to_numpy()[~np.isnan(table.scores.to_numpy())] <= 0).all()
+
+
+def test_meta_table_rejects_unknown_metric(lcdb_kb: SmallKB) -> None:
+    with pytest.raises(KnowledgeBaseError, match="metric must be one of"):
+        build_meta_table(lcdb_kb, "f1")
+
+
+def test_scaler_logs_counts_and_imputes_missing_as_median() -> None:
+    frame = pd.DataFrame({"NumberOfInstances": [100.0, 1_000.0, 10_000.0, np.nan],
+                          "ClassEntropy": [0.5, 1.0, 0.9, 0.7]})
+    scaler = FeatureScaler.fit(frame)
+    assert scaler.log == [True, False]
+    scaled = scaler.transform(frame)
+    assert scaled[3, 0] == 0.0  # missing -> median -> 0 after centring
+    assert scaled[1, 0] == pytest.approx(0.0)  # log(1000) is the median of the logs
+    assert np.abs(scaler.transform(pd.Series({"NumberOfInstances": 1e12}))).max() <= 5.0
+
+
+def test_knn_ranker_copies_the_order_of_an_identical_dataset() -> None:
+    X = np.array([[0.0, 0.0], [10.0, 10.0]])
+    S = np.array([[0.9, 0.5], [0.5, 0.9]])
+    ranker = KNNRanker(k=1).fit(X, S)
+    assert ranker.predict(np.array([[10.0, 10.0]])).argmax() == 1
+    assert ranker.predict(np.array([[0.0, 0.1]])).argmax() == 0
+
+
+def test_single_best_ignores_meta_features() -> None:
+    S = np.array([[0.9, 0.8], [0.7, 0.69], [0.5, 0.6]])
+    utility = SingleBest().fit(np.zeros((3, 1)), S).predict(np.ones((2, 1)))
+    assert (utility.argmax(axis=1) == 0).all()
+
+
+def test_ranking_metrics_are_zero_regret_and_one_ndcg_for_the_oracle() -> None:
+    S = np.array([[0.9, 0.8, np.nan, 0.7], [0.1, 0.3, 0.2, 0.0]])
+    m = ranking_metrics(S.copy(), S)
+    assert np.allclose(m["best_of_top1"], 0) and np.allclose(m["ndcg3"], 1)
+    assert np.allclose(m["spearman"], 1)
+    worst = ranking_metrics(-np.nan_to_num(S), S)
+    assert worst["best_of_top1"][0] == pytest.approx(0.2)
+
+
+def test_lodo_never_trains_on_the_held_out_group(lcdb_kb: SmallKB) -> None:
+    table = build_meta_table(lcdb_kb, "accuracy")
+    seen: list[np.ndarray] = []
+
+    class Spy(SingleBest):
+        def fit(self, X: np.ndarray, S: np.ndarray) -> Spy:
+            seen.append(S.copy())
+            return super().fit(X, S)
+
+    evaluate_lodo(table, methods={"spy": Spy}, probes=False)
+    groups = table.groups
+    unique_groups = pd.unique(groups)
+    assert len(seen) == len(unique_groups)
+    S = table.scores.to_numpy()
+    for group, train_S in zip(unique_groups, seen, strict=True):
+        held = S[groups == group]
+        assert len(train_S) == len(S) - len(held)
+        for row in held:  # no held-out row of scores appears among the training rows
+            same = np.all(np.isclose(train_S, row, equal_nan=True), axis=1)
+            assert not same.any(), f"group {group} leaked into its own training fold"
+
+
+def test_lodo_reports_every_method_with_single_best_as_zero_gap(lcdb_kb: SmallKB) -> None:
+    result = evaluate_lodo(lcdb_kb, "accuracy")
+    summary = result.summary.set_index("method")
+    assert {"single_best", "average_rank", "knn10", "lightgbm", "blend"} <= set(summary.index)
+    assert summary.loc["single_best", "closed_gap"] == pytest.approx(0.0)
+    assert (summary["best_of_top5"] <= summary["best_of_top1"] + 1e-12).all()
+    assert {"probe_only", "anchor", "probed"} <= set(result.probes["method"]) | set(result.probes.columns)
+
+
+def test_probes_of_every_learner_at_full_weight_pick_the_best_probe() -> None:
+    prior = np.array([[0.0, -0.05, -0.1]])
+    probes = np.array([[0.70, 0.80, np.nan]])
+    U = combine_utilities(prior, probes, prior_weight=0.0)
+    assert U.argmax() == 1
+    assert U[0, 2] < U[0, 0]  # unprobed learners come after probed ones
+    assert combine_utilities(prior, probes, prior_weight=10.0).argmax() == 0
+
+
+def test_combine_prior_with_probes_reorders_recommendations() -> None:
+    @dataclass(frozen=True)
+    class Rec:
+        learner: str
+        expected_score: float
+        probe_score: float | None = None
+
+    recs = [Rec("a", 0.90), Rec("b", 0.89), Rec("c", 0.80)]
+    out = combine_prior_with_probes(recs, {"a": 0.70, "b": 0.85})
+    assert [r.learner for r in out] == ["b", "a", "c"]
+    assert out[0].probe_score == 0.85 and out[2].probe_score is None
+    with pytest.raises(MetaselError, match="recommended learners"):
+        combine_prior_with_probes(recs, {"zzz": 0.5})
+
+
+def test_greedy_portfolio_covers_datasets_with_complementary_configs() -> None:
+    # config 0 is best on dataset 0, config 1 on dataset 1, config 2 mediocre on both
+    relative = np.array([[0.0, -0.5, -0.1], [-0.5, 0.0, -0.1]])
+    assert greedy_portfolio(relative, 2) == [2, 0]
+    assert greedy_portfolio(relative, 3)[:1] == [2]
+
+
+def test_warm_starter_proposes_neighbour_bests_then_portfolio_without_duplicates() -> None:
+    configs = pd.DataFrame({
+        "dataset_id": ["d1", "d1", "d2", "d2", "d3", "d3"],
+        "learner": "lightgbm",
+        "config_id": ["c1", "c2", "c1", "c2", "c1", "c3"],
+        "params": [json.dumps({"num_leaves": v}) for v in (31, 7, 31, 7, 31, 63)],
+        "score": [0.9, 0.8, 0.7, 0.75, 0.6, 0.65],
+    })
+    starter = WarmStarter.fit(configs)
+    proposed = starter.propose("lightgbm", ["d3", "d2"], n=10)
+    assert proposed[0] == "c3"  # the nearest dataset's best
+    assert len(proposed) == len(set(proposed)) == 3
+    assert starter.params["c3"] == {"num_leaves": 63}
+
+
+def test_save_load_round_trip_gives_identical_predictions(model: MetaModel, lcdb_kb: SmallKB, tmp_path) -> None:
+    model.save(tmp_path / "mm")
+    loaded = MetaModel.load(tmp_path / "mm")
+    mf = lcdb_kb.datasets.set_index("dataset_id").iloc[3]
+    pd.testing.assert_frame_equal(model.rank(mf), loaded.rank(mf))
+    assert loaded.fingerprint == model.fingerprint
+    assert model.configurations(mf, "random_forest") == loaded.configurations(mf, "random_forest")
+    assert not list(tmp_path.glob("mm/*.pkl"))
+
+
+def test_corrupt_meta_model_file_names_the_file(model: MetaModel, tmp_path) -> None:
+    path = model.save(tmp_path / "mm")
+    (path / "lightgbm.txt").write_text("this is not a LightGBM model")
+    with pytest.raises(KnowledgeBaseError, match="lightgbm.txt"):
+        MetaModel.load(path)
+    (path / "meta_model.json").write_text("{not json")
+    with pytest.raises(KnowledgeBaseError, match="meta_model.json"):
+        MetaModel.load(path)
+
+
+def test_meta_model_of_another_schema_version_is_refused(model: MetaModel, tmp_path) -> None:
+    path = model.save(tmp_path / "mm")
+    header = json.loads((path / "meta_model.json").read_text())
+    header["schema_version"] = 99
+    (path / "meta_model.json").write_text(json.dumps(header))
+    with pytest.raises(ArtifactVersionError, match="Rebuild"):
+        MetaModel.load(path)
+
+
+def test_rank_gives_intervals_around_expected_scores(model: MetaModel, lcdb_kb: SmallKB) -> None:
+    mf = lcdb_kb.datasets.set_index("dataset_id").iloc[0]
+    ranking = model.rank(mf)
+    assert list(ranking["utility"]) == sorted(ranking["utility"], reverse=True)
+    assert (ranking["low"] <= ranking["high"]).all()
+    assert model.drivers(mf, ranking["learner"].iloc[0])
+    near = model.nearest(mf, 3)
+    assert near["distance"].is_monotonic_increasing and len(near) == 3
+
+
+def test_default_meta_model_loads_with_a_kb_fingerprint() -> None:
+    model = MetaModel.default("roc_auc")
+    assert model.metric == "roc_auc" and len(model.fingerprint) == 16
+    with pytest.raises(KnowledgeBaseError, match="No shipped meta-model"):
+        MetaModel.default("balanced_accuracy")

@@ -1,0 +1,68 @@
+"""metasel.recommend: zoo-only, buildable recommendations with their evidence."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasel.exceptions import DataError, MetaselError
+from metasel.learners import LEARNERS, build_pipeline
+from metasel.meta import MetaModel
+from metasel.metafeatures import extract_metafeatures
+from metasel.recommend import Recommendation, recommend, recommend_from_metafeatures
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # dropped-column notes
+
+
+@pytest.fixture(scope="module")
+def shipped() -> MetaModel:
+    return MetaModel.default("roc_auc")
+
+
+def test_recommend_from_a_frame_with_target_returns_buildable_zoo_configurations(
+        mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    before = mixed_frame.copy()
+    recs = recommend(mixed_frame, target="y", top=3, meta_model=shipped)
+    pd.testing.assert_frame_equal(mixed_frame, before)  # caller's frame untouched
+    assert [r.rank for r in recs] == [1, 2, 3]
+    for r in recs:
+        assert r.learner in LEARNERS
+        assert r.interval[0] <= r.interval[1]
+        assert r.configurations and r.nearest_datasets and r.drivers
+        build_pipeline({"learner": r.learner, "params": r.configurations[0]})
+        json.dumps(r.to_dict())
+
+
+def test_recommend_accepts_x_and_y_separately(mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    X, y = mixed_frame.drop(columns="y"), mixed_frame["y"]
+    by_target = recommend(mixed_frame, target="y", meta_model=shipped)
+    by_xy = recommend(X, y, meta_model=shipped)
+    assert [r.learner for r in by_xy] == [r.learner for r in by_target]
+
+
+def test_recommend_with_one_class_is_a_data_error(mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    with pytest.raises(DataError):
+        recommend(mixed_frame.assign(y="same"), target="y", meta_model=shipped)
+
+
+def test_recommend_refuses_a_meta_model_of_another_metric(mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    with pytest.raises(MetaselError, match="trained for metric 'roc_auc'"):
+        recommend(mixed_frame, target="y", metric="accuracy", meta_model=shipped)
+
+
+def test_recommending_for_10000_rows_takes_under_a_second_beyond_metafeatures(shipped: MetaModel) -> None:
+    from metasel.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(10_000, 20)), columns=[f"x{i}" for i in range(20)])
+    X["c"] = rng.choice(["a", "b", "c"], 10_000)
+    y = np.where(X["x0"] + rng.normal(size=10_000) > 0, "p", "n")
+    mf = extract_metafeatures(load_dataset((X, y)))
+    start = time.perf_counter()
+    recs = recommend_from_metafeatures(mf, shipped, top=5)
+    assert time.perf_counter() - start < 1.0
+    assert len(recs) == 5 and all(isinstance(r, Recommendation) for r in recs)

@@ -1,0 +1,228 @@
+"""metasel.search: deadlines, scoring, probes, the warm-started study, ensemble selection."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.dummy import DummyClassifier
+
+from metasel.learners import get_learner
+from metasel.search import (
+    BudgetExceeded,
+    Deadline,
+    Plan,
+    SearchSettings,
+    caruana_selection,
+    enqueue_warm_starts,
+    make_splits,
+    make_study,
+    run_probes,
+    run_study,
+    run_with_timeout,
+    score_proba,
+    search,
+    warm_plan,
+)
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = make_classification(n_samples=400, n_features=8, n_informative=4, random_state=0)
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y
+
+
+class Raising(ClassifierMixin, BaseEstimator):
+    """A learner that always fails to fit."""
+
+    def fit(self, X, y):  # noqa: N803
+        raise RuntimeError("broken learner")
+
+
+class Hanging(ClassifierMixin, BaseEstimator):
+    """A learner whose fit never returns in useful time."""
+
+    def fit(self, X, y):  # noqa: N803
+        time.sleep(30)
+        return self
+
+
+def faulty_factory(name: str, params: dict) -> BaseEstimator:
+    """Real learners, except gaussian_nb raises and knn hangs."""
+    if name == "gaussian_nb":
+        return Raising()
+    if name == "knn":
+        return Hanging()
+    return get_learner(name).build(params, random_state=0)
+
+
+def test_run_with_timeout_cuts_a_hanging_call_on_time():
+    tic = time.monotonic()
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        run_with_timeout(lambda: time.sleep(10), 0.2, "sleep")
+    assert time.monotonic() - tic < 1.0
+
+
+def test_run_with_timeout_reraises_the_callee_error_and_returns_results():
+    with pytest.raises(ZeroDivisionError):
+        run_with_timeout(lambda: 1 / 0, 1.0)
+    assert run_with_timeout(lambda: 42, 1.0) == 42
+
+
+def test_deadline_sub_never_extends_the_parent():
+    parent = Deadline(1.0)
+    assert parent.sub(100.0).budget <= 1.0
+    assert Deadline(0.0).expired()
+
+
+def test_score_proba_is_greater_is_better_for_every_metric():
+    y = np.array([0, 0, 1, 1])
+    good = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.1, 0.9]])
+    bad = good[:, ::-1]
+    for metric in ("roc_auc", "balanced_accuracy", "accuracy", "log_loss"):
+        assert score_proba(metric, y, good) > score_proba(metric, y, bad), metric
+
+
+def test_score_proba_multiclass_auc_with_a_class_absent_from_the_rows():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]])
+    assert score_proba("roc_auc", y, proba) == pytest.approx(1.0)
+
+
+def test_make_splits_lowers_fold_count_to_the_smallest_class():
+    y = np.array([0] * 20 + [1] * 3)
+    splits = make_splits(y, 5, random_state=0)
+    assert len(splits) == 3
+    assert all(1 in y[test] for _, test in splits)
+
+
+def test_make_splits_auto_uses_a_holdout_for_large_tables():
+    y = np.arange(20_000) % 2
+    (train, test), = make_splits(y, "auto", random_state=0)
+    assert len(test) == pytest.approx(4_000, abs=1)
+    assert np.intersect1d(train, test).size == 0
+
+
+def test_caruana_selection_combines_complementary_models():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    signal = np.where(y == 1, 0.7, 0.3)
+    noise_a, noise_b = rng.normal(0, 0.35, (2, 400))
+    oofs = [np.column_stack([1 - p, p]) for p in (np.clip(signal + noise_a, 0, 1),
+                                                  np.clip(signal + noise_b, 0, 1))]
+    selection = caruana_selection(oofs, y, "roc_auc", size=10)
+    best_single = max(score_proba("roc_auc", y, o) for o in oofs)
+    assert len(selection.members) == 2
+    assert selection.weights.sum() == pytest.approx(1.0)
+    assert selection.score > best_single
+
+
+def test_probes_drop_a_clearly_worse_learner_and_keep_the_better_first():
+    X, y = make_classification(n_samples=1500, n_features=10, random_state=1)
+    frame = pd.DataFrame(X)
+
+    def factory(name, params):
+        if name == "gaussian_nb":
+            return DummyClassifier(strategy="prior")
+        return get_learner(name).build(params, random_state=0)
+
+    outcome = run_probes([("gaussian_nb", {}), ("logistic_regression", {})], frame, y,
+                         metric="roc_auc", make_model=factory, deadline=Deadline(20),
+                         random_state=0)
+    assert outcome.ranking == ["logistic_regression"]
+    assert outcome.dropped == ["gaussian_nb"]
+    assert outcome.best_model is not None
+    sizes = sorted({r.train_size for r in outcome.records})
+    assert len(sizes) == 2 and sizes[0] <= 256 < sizes[1], "the survivor must reach a larger rung"
+
+
+def test_probes_are_skipped_on_small_tables(table):
+    X, y = table
+    outcome = run_probes([("lightgbm", {}), ("knn", {})], X, y, metric="roc_auc",
+                         make_model=faulty_factory, deadline=Deadline(5), random_state=0)
+    assert outcome.records == [] and outcome.ranking == ["lightgbm", "knn"]
+
+
+def test_warm_starts_run_first_with_their_exact_configuration(table):
+    X, y = table
+    study = make_study(["logistic_regression", "gaussian_nb"], random_state=0, storage=None,
+                       study_name=None)
+    # C = 1e5 lies outside the search range: it must still be evaluated as recommended.
+    enqueue_warm_starts(study, [("logistic_regression", {"C": 1e5}),
+                                ("gaussian_nb", {}), ("lightgbm", {})],
+                        ["logistic_regression", "gaussian_nb"])
+    result = run_study(study, ["logistic_regression", "gaussian_nb"], X, y,
+                       splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=lambda n, p: get_learner(n).build(p, random_state=0),
+                       deadline=Deadline(20), n_trials=3)
+    first, second, third = result.records
+    assert (first.learner, first.params["C"], first.source) == ("logistic_regression", 1e5,
+                                                                "warm-start")
+    assert (second.learner, second.source) == ("gaussian_nb", "warm-start")
+    assert third.source == "search"
+    assert result.best is not None and result.best.evaluation.models
+
+
+def test_study_finishes_on_time_when_learners_raise_or_hang(table):
+    X, y = table
+    learners = ["knn", "gaussian_nb", "logistic_regression"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [(n, {}) for n in learners], learners)
+    tic = time.monotonic()
+    result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=faulty_factory, deadline=Deadline(6.0))
+    assert time.monotonic() - tic < 6.5
+    statuses = {(r.learner, r.status) for r in result.records}
+    assert ("knn", "timeout") in statuses
+    assert ("gaussian_nb", "failed") in statuses
+    assert result.best is not None and result.best.learner == "logistic_regression"
+
+
+def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
+    X, y = table
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    plan = Plan(["logistic_regression"], warm_starts=[("logistic_regression", {"C": 0.5})])
+    settings = SearchSettings(n_trials=2, random_state=0, storage=storage, study_name="s",
+                              ensemble_size=0)
+    search(X, y, plan, settings, Deadline(20))
+    second = search(X, y, plan, settings, Deadline(20))
+    trials = optuna.load_study(study_name="s", storage=storage).trials
+    assert len(trials) == 4
+    warm = [t for t in trials if t.user_attrs.get("metasel_source") == "warm-start"]
+    assert len(warm) == 1, "a resumed search must not re-run its warm starts"
+    assert second.best_config["learner"] == "logistic_regression"
+
+
+def test_search_always_returns_a_model_even_without_any_finished_trial(table):
+    X, y = table
+    plan = Plan(["knn"], warm_starts=[("knn", {})])
+    import metasel.search._run as run_module
+
+    original = run_module._factory
+    run_module._factory = lambda random_state: faulty_factory
+    try:
+        with pytest.warns(UserWarning, match="class priors"):
+            outcome = search(X, y, plan, SearchSettings(random_state=0), Deadline(2.5))
+    finally:
+        run_module._factory = original
+    assert outcome.kind == "prior"
+    assert outcome.model.predict_proba(X).shape == (len(y), 2)
+
+
+def test_warm_plan_interleaves_configurations_and_skips_learners_over_their_row_limit():
+    class Rec:
+        def __init__(self, learner, configurations):
+            self.learner, self.configurations = learner, configurations
+
+    recs = [Rec("rbf_svc", [{"C": 2.0}]), Rec("lightgbm", [{"num_leaves": 7}, {"num_leaves": 9}]),
+            Rec("knn", [])]
+    plan = warm_plan(recs, n_rows=50_000)
+    assert plan.learners == ["lightgbm", "knn"]
+    assert plan.warm_starts == [("lightgbm", {"num_leaves": 7}),
+                                ("knn", get_learner("knn").default_params()),
+                                ("lightgbm", {"num_leaves": 9})]

@@ -291,3 +291,16 @@ def test_compaction_lock_excludes_other_processes_and_leaves_no_file(tmp_path):
     free = subprocess.run([sys.executable, str(script), str(kb)], capture_output=True, text=True)
     assert free.returncode == 0, free.stderr
     assert sorted(p.name for p in kb.iterdir()) == ["manifest.json"]
+
+
+def test_rows_missing_a_key_column_are_rejected_by_name(tmp_path):
+    rows = evaluations("arff:iris", "knn", ["a"]).drop(columns="config_id")
+    with pytest.raises(KnowledgeBaseError, match=r"missing \['config_id'\]"):
+        KBWriter(tmp_path / "kb").write_evaluations(rows)
+
+
+def test_rows_with_wrong_types_are_rejected_with_the_schema_hint(tmp_path):
+    rows = evaluations("arff:iris", "knn", ["a"]).assign(fit_time="slow")
+    with pytest.raises(KnowledgeBaseError, match="do not fit the KB schema"):
+        KBWriter(tmp_path / "kb").write_evaluations(rows)
+    assert KnowledgeBase.open(tmp_path / "kb").evaluations.empty

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from metasel.cli import _describe
+from metasel.cli import _describe, _kb
 
 app = typer.Typer(
     name="metasel",
@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_describe,):
+for _module in (_describe, _kb):
     _module.register(app)
 
 

@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from metasel.data import Dataset
 from metasel.data._dataset import stratified_indices
-from metasel.kb._schema import METRICS, library_versions
+from metasel.kb._schema import EVALUATIONS_SCHEMA, METRICS, library_versions
 from metasel.learners import canonical_json, config_id, get_learner
 
 DEFAULT_FOLDS = 3
@@ -184,7 +184,7 @@ def base_record(task: EvaluationTask, n_rows: int) -> dict[str, Any]:
         record[f"{metric}_folds"] = None
     record.update(fit_time=np.nan, predict_time=np.nan, status="ok", error=None,
                   seed=task.seed, versions=versions_json(), created_at=datetime.now(UTC))
-    return record
+    return {name: record[name] for name in EVALUATIONS_SCHEMA.names}
 
 
 def failed_record(task: EvaluationTask, n_rows: int, status: str, error: str) -> dict[str, Any]:

@@ -5,8 +5,11 @@ OpenML datasets, at training sizes ("anchors") from 16 rows up, with 5 outer (tr
 splits x up to 5 inner (train/validation) splits each. We read its CSVs directly (the
 package's own import needs ``func_timeout`` and loads everything into memory):
 
-* ``datasets.csv``: OpenML id, name and 65 OpenML data qualities -> the datasets table
-  (qualities under their OpenML names, which are the names ``extract_metafeatures`` uses);
+* ``datasets.csv``: OpenML id, name and 64 OpenML data qualities -> the datasets table
+  (qualities under their OpenML names, which are the names ``extract_metafeatures`` uses;
+  group = ``metasel.data.group_key(name)``, so our own copies of a dataset share it).
+  Only datasets with results are kept; results for ids missing from ``datasets.csv`` (51
+  in lcdb 0.1.0) are kept too, under ``openml_<id>`` without meta-features;
 * ``database-<metric>.csv``: one row per (dataset, learner, anchor, outer seed, inner seed)
   -> one evaluation per (dataset, learner, anchor): the *test-split* score averaged over inner
   seeds gives one value per outer seed; those per-outer-seed values are the ``*_folds`` lists

@@ -13,6 +13,7 @@ dies, even in the middle of an evaluation.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import subprocess
@@ -119,9 +120,16 @@ def _exit_with_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
+def import_plugins() -> None:
+    """Import the modules named in ``$METASEL_PLUGINS`` (they register extra learners)."""
+    for module in filter(None, os.environ.get("METASEL_PLUGINS", "").split(",")):
+        importlib.import_module(module.strip())
+
+
 def _child_main(read_fd: int, write_fd: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     logging.disable(logging.CRITICAL)
+    import_plugins()
     recv = Connection(read_fd, writable=False)
     send = Connection(write_fd, readable=False)
     send.send("ready")

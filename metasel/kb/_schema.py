@@ -115,19 +115,8 @@ def _float_list(values: object) -> list[float] | None:
     return [float(v) for v in np.asarray(values, dtype=float).ravel()]
 
 
-def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
-    """Validate evaluation rows and cast them to :data:`EVALUATIONS_SCHEMA`.
-
-    Optional columns may be absent (filled with nulls; ``created_at`` with now, ``params``
-    with ``"{}"``, ``n_folds`` with the length of the first ``*_folds`` list present).
-    The caller's frame is not modified.
-    """
-    _missing(df, _REQUIRED_EVALUATION, "evaluations")
-    bad = sorted({str(v) for v in df["status"].unique()} - set(STATUSES))
-    if bad:
-        raise KnowledgeBaseError(
-            f"Evaluation status must be one of {list(STATUSES)}; got {bad}. Fix the rows' status."
-        )
+def _evaluation_columns(df: pd.DataFrame) -> dict[str, object]:
+    """Column values in schema order; absent optional columns filled with their defaults."""
     n = len(df)
     cols: dict[str, object] = {}
     for field in EVALUATIONS_SCHEMA:
@@ -146,7 +135,7 @@ def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
             cols[name] = pd.Series([datetime.now(UTC)] * n)
         elif name == "params":
             cols[name] = ["{}"] * n
-        elif name in ("versions",):
+        elif name == "versions":
             cols[name] = [json.dumps(library_versions(), sort_keys=True)] * n
         else:
             cols[name] = [None] * n
@@ -157,7 +146,30 @@ def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
                 lengths = [None if v is None else len(v) for v in cols[f"{m}_folds"]]
                 break
         cols["n_folds"] = lengths
+    return cols
+
+
+def evaluations_to_arrow(df: pd.DataFrame) -> pa.Table:
+    """Validate evaluation rows and cast them to :data:`EVALUATIONS_SCHEMA`.
+
+    Optional columns may be absent (filled with nulls; ``created_at`` with now, ``params``
+    with ``"{}"``, ``n_folds`` with the length of the first ``*_folds`` list present).
+    The caller's frame is not modified.
+    """
+    _missing(df, _REQUIRED_EVALUATION, "evaluations")
+    bad = sorted({str(v) for v in df["status"].unique()} - set(STATUSES))
+    if bad:
+        raise KnowledgeBaseError(
+            f"Evaluation status must be one of {list(STATUSES)}; got {bad}. Fix the rows' status."
+        )
+    nulls = [c for c in _REQUIRED_EVALUATION if df[c].isna().any()]
+    if nulls:
+        raise KnowledgeBaseError(
+            f"Evaluation columns {list(_REQUIRED_EVALUATION)} must have no missing values; "
+            f"{nulls} do. Fill them before writing."
+        )
     try:
+        cols = _evaluation_columns(df)
         arrays = [pa.array(cols[f.name], type=f.type, from_pandas=True) for f in EVALUATIONS_SCHEMA]
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
         raise KnowledgeBaseError(

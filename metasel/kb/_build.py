@@ -60,7 +60,6 @@ class BuildProgress:
     timeouts: int = 0
     datasets: int = 0
     skipped_datasets: int = 0
-    round: int = 0
     started: float = field(default_factory=time.monotonic)
     last: dict[str, Any] | None = None
 
@@ -303,22 +302,24 @@ def build_kb(
         results = _run_local(((p, t) for _, p, t in jobs), n_jobs, time_limit)
     buffer: list[dict[str, Any]] = []
     last_flush = last_compact = time.monotonic()
-    for record in results:
-        buffer.append(record)
-        state.done += 1
-        state.failed += record["status"] == "failed"
-        state.timeouts += record["status"] == "timeout"
-        state.last = record
-        if progress is not None:
-            progress(state)
-        if time.monotonic() - last_flush >= flush_seconds:
+    try:
+        for record in results:
+            buffer.append(record)
+            state.done += 1
+            state.failed += record["status"] == "failed"
+            state.timeouts += record["status"] == "timeout"
+            state.last = record
+            if progress is not None:
+                progress(state)
+            if time.monotonic() - last_flush >= flush_seconds:
+                report.written += writer.write_evaluations(pd.DataFrame(buffer))
+                buffer, last_flush = [], time.monotonic()
+                if compact_seconds is not None and last_flush - last_compact >= compact_seconds:
+                    writer.compact()
+                    last_compact = time.monotonic()
+    finally:  # an interrupted build (Ctrl-C, an error) still keeps what it finished
+        if buffer:
             report.written += writer.write_evaluations(pd.DataFrame(buffer))
-            buffer, last_flush = [], time.monotonic()
-            if compact_seconds is not None and last_flush - last_compact >= compact_seconds:
-                writer.compact()
-                last_compact = time.monotonic()
-    if buffer:
-        report.written += writer.write_evaluations(pd.DataFrame(buffer))
     if compact_seconds is not None:
         writer.compact()
     report.failed, report.timeouts = state.failed, state.timeouts

@@ -43,11 +43,13 @@ class Sandbox:
         self._send: Connection | None = None
         self._recv: Connection | None = None
         self._dataset_key: str | None = None
+        self._plugins: str | None = None
 
     def _start(self) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = {**os.environ, **_SINGLE_THREAD_ENV}
+        self._plugins = os.environ.get("METASEL_PLUGINS", "")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "metasel.kb._sandbox", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w), env=env,
@@ -61,6 +63,15 @@ class Sandbox:
         if not self._recv.poll(STARTUP_TIMEOUT) or self._recv.recv() != "ready":
             self.close()
             raise RuntimeError("the evaluation sandbox did not start")
+
+    def _exit_code(self) -> int | None:
+        """The child's exit code once it has died (``None`` if it is still running)."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def close(self) -> None:
         """Kill the child (if any) and release the pipes."""
@@ -78,7 +89,8 @@ class Sandbox:
         """The record of ``task``; ``timeout``/``failed`` records when the child hangs or dies."""
         n_rows = dataset.shape[0]
         try:
-            if self._process is None or self._process.poll() is not None:
+            plugins_changed = self._plugins != os.environ.get("METASEL_PLUGINS", "")
+            if self._process is None or self._process.poll() is not None or plugins_changed:
                 self.close()
                 self._start()
             if self._dataset_key != dataset_key:
@@ -88,7 +100,7 @@ class Sandbox:
             if self._recv.poll(time_limit):
                 return self._recv.recv()
         except (EOFError, OSError, RuntimeError) as error:
-            code = self._process.poll() if self._process is not None else None
+            code = self._exit_code()
             self.close()
             return failed_record(task, n_rows, "failed",
                                  f"evaluation process died (exit code {code}): {error!r}")

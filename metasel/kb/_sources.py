@@ -178,23 +178,16 @@ def _spec_items(spec: SourceSpec) -> Iterator[tuple[str, Callable[[], Dataset]]]
             yield f"sklearn:{name}", lambda n=name: load_sklearn(n)
 
 
-def iter_sources(specs: Iterable[str | SourceSpec], filters: SourceFilter | None = None,
-                 *, skip_ids: Iterable[str] = ()) -> Iterator[SourceItem]:
-    """Every dataset of ``specs``, loaded lazily, filtered, each id at most once.
-
-    Ids in ``skip_ids`` are yielded without loading (``dataset=None``, ``reason=None``)
-    so a resumed build can leave finished datasets on disk.
-    """
+def iter_sources(specs: Iterable[str | SourceSpec],
+                 filters: SourceFilter | None = None) -> Iterator[SourceItem]:
+    """Every dataset of ``specs``, loaded lazily, filtered, each id at most once."""
     filters = filters or SourceFilter()
-    skip, seen = set(skip_ids), set()
+    seen: set[str] = set()
     for spec in map(parse_source, specs):
         for dataset_id, load in _spec_items(spec):
             if dataset_id in seen:
                 continue
             seen.add(dataset_id)
-            if dataset_id in skip:
-                yield SourceItem(dataset_id, None)
-                continue
             item = _guarded(dataset_id, load)
             if item.dataset is not None:
                 reason = filters.reason(item.dataset)

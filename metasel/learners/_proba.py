@@ -42,5 +42,5 @@ class MarginProbaClassifier(ClassifierMixin, BaseEstimator):
         return self.calibrator_.predict_proba(self._margins(X))
 
     def predict(self, X) -> np.ndarray:  # noqa: N803
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
+        """The most probable class, so predictions always agree with ``predict_proba``."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

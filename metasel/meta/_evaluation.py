@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from metasel.meta._model import BLEND_WEIGHTS, DEFAULT_K
+from metasel.meta._forest import ForestRanker
+from metasel.meta._model import DEFAULT_K, KNN_WEIGHT
 from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
 from metasel.meta._rankers import (
     AverageRank,
@@ -40,16 +41,23 @@ WARM_NS = (1, 5, 10)
 PRIOR_WEIGHTS = tuple(sorted({0.0, 0.1, 0.25, PRIOR_WEIGHT}))
 
 
+def meta_model_ranker(random_state: int = 0) -> Ranker:
+    """The ranker :class:`MetaModel` uses, so the evaluation measures what ships."""
+    forest = ForestRanker(random_state=random_state)
+    if not KNN_WEIGHT:
+        return forest
+    return BlendRanker([forest, KNNRanker(k=DEFAULT_K)], [1.0, KNN_WEIGHT])
+
+
 def default_methods(random_state: int = 0) -> dict[str, Callable[[], Ranker]]:
-    """The rankers compared by default: two static baselines, two meta-learners, their blend."""
+    """The rankers compared by default: two static baselines, the k-nearest-datasets ranker,
+    a LightGBM regression over (meta-features, learner), and the shipped meta-model's ranker."""
     return {
         "single_best": SingleBest,
         "average_rank": AverageRank,
         f"knn{DEFAULT_K}": lambda: KNNRanker(k=DEFAULT_K),
         "lightgbm": lambda: LGBMRanker(random_state=random_state),
-        "blend": lambda: BlendRanker(
-            [KNNRanker(k=DEFAULT_K), LGBMRanker(random_state=random_state), SingleBest()],
-            list(BLEND_WEIGHTS)),
+        "meta_model": lambda: meta_model_ranker(random_state),
     }
 
 
@@ -226,7 +234,7 @@ def evaluate_lodo(
     ], ignore_index=True)
     probe_rows = pd.DataFrame()
     if probes and not isinstance(kb, MetaTable) and baseline > 0:
-        prior_name = "blend" if "blend" in utilities else base_name
+        prior_name = "meta_model" if "meta_model" in utilities else base_name
         probe_rows = _probe_rows(utilities[prior_name], S, kb.evaluations, table, baseline)
     warm_frame = pd.DataFrame(warm)
     if not warm_frame.empty:

@@ -1,9 +1,11 @@
 """The trained meta-model: ranks learners for a dataset's meta-features and explains why.
 
-It blends three rankers fitted on the same KB (k nearest datasets, a LightGBM regression over
-(meta-features, learner), and the single-best order as a shrinkage prior), takes the
-expected score and its interval from the nearest datasets' actual scores, and proposes
-warm-start configurations. Saving/loading lives in :mod:`metasel.meta._store`.
+The ranking comes from a multi-output extra-trees regression of each learner's (clipped)
+score relative to the best learner, optionally blended with the k-nearest-datasets ranker;
+this won the leave-one-group-out comparison (benchmarks/results/meta_lodo.md). The expected
+score and its interval come from the nearest datasets' actual scores, and warm-start
+configurations from their best configurations and a greedy portfolio.
+Saving/loading lives in :mod:`metasel.meta._store`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from metasel.exceptions import MetaselError
-from metasel.meta._rankers import KNNRanker, LGBMRanker, SingleBest
+from metasel.meta._forest import ForestRanker
+from metasel.meta._rankers import KNNRanker
 from metasel.meta._scaling import FeatureScaler
 from metasel.meta._table import (
     METRICS_HIGHER_IS_BETTER,
@@ -28,9 +31,9 @@ from metasel.meta._table import (
 )
 from metasel.meta._warmstart import WarmStarter
 
-#: Blend weights of (knn, lightgbm, single_best) utilities; see benchmarks/results/meta_lodo.md.
-BLEND_WEIGHTS = (1.0, 1.0, 2.0)
 DEFAULT_K = 10
+#: Weight of the k-nearest-datasets utility against the forest's (weight 1).
+KNN_WEIGHT = 0.0
 #: The interval is the weighted 10th-90th percentile of the neighbours' scores.
 INTERVAL_QUANTILES = (0.1, 0.9)
 
@@ -71,11 +74,11 @@ class MetaModel:
     train_info: pd.DataFrame  # index dataset_id: name, source, group
     train_X: np.ndarray  # scaled meta-features of the training datasets
     train_scores: np.ndarray  # oriented scores (higher is better), datasets x learners
-    lgbm: LGBMRanker
+    forest: ForestRanker
     warm: WarmStarter
     fingerprint: str
     k: int = DEFAULT_K
-    weights: tuple[float, float, float] = BLEND_WEIGHTS
+    knn_weight: float = KNN_WEIGHT
 
     @classmethod
     def fit(cls, kb: KnowledgeBaseLike | MetaTable, metric: str = "roc_auc", *,
@@ -86,9 +89,9 @@ class MetaModel:
         scaler = FeatureScaler.fit(table.features)
         X = scaler.transform(table.features)
         S = table.scores.to_numpy(dtype=float)
-        lgbm = LGBMRanker(random_state=random_state).fit(X, S)
+        forest = ForestRanker(random_state=random_state).fit(X, S)
         return cls(metric=table.metric, scaler=scaler, learners=table.learners,
-                   train_info=table.info.copy(), train_X=X, train_scores=S, lgbm=lgbm,
+                   train_info=table.info.copy(), train_X=X, train_scores=S, forest=forest,
                    warm=WarmStarter.fit(table.configs), fingerprint=kb_fingerprint(table), k=k)
 
     @property
@@ -99,11 +102,11 @@ class MetaModel:
         return KNNRanker(k=self.k).fit(self.train_X, self.train_scores)
 
     def utilities(self, X: np.ndarray) -> np.ndarray:
-        """Blended utility (datasets x learners) for already scaled meta-features."""
-        knn = self._knn().predict(X)
-        single = SingleBest().fit(self.train_X, self.train_scores).predict(X)
-        w = self.weights
-        return (w[0] * knn + w[1] * self.lgbm.predict(X) + w[2] * single) / sum(w)
+        """Utility (datasets x learners) for already scaled meta-features; higher = try first."""
+        utility = self.forest.predict(X)
+        if self.knn_weight:
+            utility = (utility + self.knn_weight * self._knn().predict(X)) / (1 + self.knn_weight)
+        return utility
 
     def rank(self, metafeatures: pd.Series) -> pd.DataFrame:
         """Per learner, best first: utility, expected_score, low, high (in metric units)."""
@@ -138,12 +141,15 @@ class MetaModel:
         return pd.concat([rows, scores], axis=1)
 
     def drivers(self, metafeatures: pd.Series, learner: str, n: int = 3) -> list[str]:
-        """Meta-features with the largest LightGBM contribution to ``learner``'s utility."""
+        """Meta-features whose replacement by the KB median moves ``learner``'s utility most
+        (occlusion: one perturbed copy per meta-feature, predicted in one batch)."""
         X = self.scaler.transform(metafeatures)
-        row = self.lgbm.design(X)[self.learners.index(learner)][None, :]
-        contrib = self.lgbm.contributions(row)[0, : len(self.scaler.columns)]
-        top = np.argsort(-np.abs(contrib), kind="stable")[:n]
-        return [self.scaler.columns[i] for i in top if contrib[i] != 0]
+        occluded = np.repeat(X, X.shape[1], axis=0)
+        np.fill_diagonal(occluded, 0.0)  # scaled median is 0
+        j = self.learners.index(learner)
+        effect = self.utilities(X)[0, j] - self.utilities(occluded)[:, j]
+        top = np.argsort(-np.abs(effect), kind="stable")[:n]
+        return [self.scaler.columns[i] for i in top if effect[i] != 0]
 
     def configurations(self, metafeatures: pd.Series, learner: str, n: int = 10) -> list[dict[str, Any]]:
         """Ordered, de-duplicated configurations (param dicts) of ``learner`` to try first."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from metasel.exceptions import MetaselError
+from metasel.meta._table import METRICS_HIGHER_IS_BETTER
 
 #: Weight of the prior against the probe; chosen on LCDB (see benchmarks/results/meta_lodo.md).
 PRIOR_WEIGHT = 0.5
@@ -48,7 +49,8 @@ def combine_prior_with_probes(
 ) -> list[Any]:
     """Re-rank ``recommendations`` (objects with ``learner`` and ``expected_score``, e.g.
     :class:`metasel.recommend.Recommendation`) with ``probe_scores`` (learner -> probe score,
-    higher is better). Returns a new list; each dataclass item gets a ``probe_score`` when it
+    in the metric's own units). Lower-is-better metrics are handled through the items'
+    ``metric`` attribute. Returns a new list; each dataclass item gets a ``probe_score`` when it
     has that field."""
     if not recommendations:
         return []
@@ -59,8 +61,10 @@ def combine_prior_with_probes(
             f"Probe scores must be for recommended learners {names}; got scores for {unknown}. "
             "Probe only learners that appear in the recommendations."
         )
-    prior = np.array([[r.expected_score for r in recommendations]], float)
-    probes = np.array([[probe_scores.get(n, np.nan) for n in names]], float)
+    metric = getattr(recommendations[0], "metric", None)
+    sign = -1.0 if metric is not None and not METRICS_HIGHER_IS_BETTER.get(metric, True) else 1.0
+    prior = sign * np.array([[r.expected_score for r in recommendations]], float)
+    probes = sign * np.array([[probe_scores.get(n, np.nan) for n in names]], float)
     utility = combine_utilities(prior, probes, prior_weight)[0]
     order = np.argsort(-utility, kind="stable")
     out = []

@@ -3,7 +3,7 @@
 Layout of a meta-model folder::
 
     meta_model.json   schema version, library versions, metric, KB fingerprint, scaler, learners
-    lightgbm.txt      the LightGBM ranker (LightGBM's own text format)
+    forest.parquet    the extra-trees ranker, flattened to node arrays
     train.parquet     training datasets: id, name, source, group, scaled features, scores
     configs.parquet   recorded configurations (dataset, learner, config_id, params, score)
     portfolio.parquet greedy portfolio per learner
@@ -17,12 +17,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import pandas as pd
 
 from metasel.exceptions import ArtifactVersionError, KnowledgeBaseError
 from metasel.meta._model import MetaModel
-from metasel.meta._rankers import LGBMRanker
+from metasel.meta._forest import ForestArrays, ForestRanker
 from metasel.meta._scaling import FeatureScaler
 from metasel.meta._warmstart import WarmStarter
 
@@ -48,9 +47,12 @@ def save_meta_model(model: MetaModel, path: str | Path) -> Path:
     header: dict[str, Any] = {
         "format": FORMAT, "schema_version": SCHEMA_VERSION, "versions": _versions(),
         "metric": model.metric, "kb_fingerprint": model.fingerprint, "k": model.k,
-        "weights": list(model.weights), "learners": model.learners,
+        "knn_weight": model.knn_weight, "learners": model.learners,
         "scaler": model.scaler.to_dict(),
-        "lgbm": {"n_learners": model.lgbm.n_learners_, "random_state": model.lgbm.random_state},
+        "forest": {"clip": model.forest.clip, "n_estimators": model.forest.n_estimators,
+                   "min_samples_leaf": model.forest.min_samples_leaf,
+                   "max_features": model.forest.max_features,
+                   "random_state": model.forest.random_state},
     }
     features = [f"x{i}" for i in range(model.train_X.shape[1])]
     train = model.train_info.reset_index()
@@ -60,7 +62,9 @@ def save_meta_model(model: MetaModel, path: str | Path) -> Path:
         pd.DataFrame(model.train_scores, columns=[f"score:{n}" for n in model.learners]),
     ], axis=1)
     configs, folio = model.warm.to_frames()
-    model.lgbm._booster().save_model(str(root / "lightgbm.txt"))
+    if model.forest.forest_ is None:
+        raise KnowledgeBaseError("Only a fitted MetaModel can be saved; call MetaModel.fit first.")
+    model.forest.forest_.to_frame().to_parquet(root / "forest.parquet", index=False)
     train.to_parquet(root / "train.parquet", index=False)
     configs.to_parquet(root / "configs.parquet", index=False)
     folio.to_parquet(root / "portfolio.parquet", index=False)
@@ -97,13 +101,13 @@ def load_meta_model(path: str | Path) -> MetaModel:
         learners = list(header["learners"])
         scaler = FeatureScaler.from_dict(header["scaler"])
         metric, fingerprint, k = header["metric"], header["kb_fingerprint"], int(header["k"])
-        weights = tuple(float(w) for w in header["weights"])
-        n_learners = int(header["lgbm"]["n_learners"])
-        random_state = int(header["lgbm"]["random_state"])
-    except (KeyError, TypeError, ValueError) as exc:
+        knn_weight = float(header["knn_weight"])
+        forest = ForestRanker(**header["forest"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise KnowledgeBaseError(f"The meta-model file {header_path} is corrupt: field {exc} is "
                                  f"missing or invalid. {_REBUILD}") from exc
-    booster = _read(root / "lightgbm.txt", lambda p: lgb.Booster(model_file=str(p)))
+    forest.forest_ = _read(root / "forest.parquet",
+                           lambda p: ForestArrays.from_frame(pd.read_parquet(p)))
     train = _read(root / "train.parquet", pd.read_parquet)
     configs = _read(root / "configs.parquet", pd.read_parquet)
     folio = _read(root / "portfolio.parquet", pd.read_parquet)
@@ -112,14 +116,17 @@ def load_meta_model(path: str | Path) -> MetaModel:
     if len(features) != len(scaler.columns) or not set(score_cols) <= set(train.columns):
         raise KnowledgeBaseError(f"The meta-model file {root / 'train.parquet'} does not match "
                                  f"its header {header_path}. {_REBUILD}")
-    lgbm = LGBMRanker(random_state=random_state, booster_=booster, n_learners_=n_learners)
+    if forest.forest_.value.shape[1] != len(learners):
+        raise KnowledgeBaseError(f"The meta-model file {root / 'forest.parquet'} predicts "
+                                 f"{forest.forest_.value.shape[1]} learners; its header "
+                                 f"{header_path} lists {len(learners)}. {_REBUILD}")
     return MetaModel(
         metric=metric, scaler=scaler, learners=learners,
         train_info=train.set_index("dataset_id")[["name", "source", "group"]],
         train_X=train[features].to_numpy(dtype=float),
         train_scores=train[score_cols].to_numpy(dtype=float),
-        lgbm=lgbm, warm=WarmStarter.from_frames(configs, folio), fingerprint=str(fingerprint),
-        k=k, weights=weights,  # type: ignore[arg-type]
+        forest=forest, warm=WarmStarter.from_frames(configs, folio),
+        fingerprint=str(fingerprint), k=k, knn_weight=knn_weight,
     )
 
 

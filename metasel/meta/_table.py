@@ -117,7 +117,9 @@ def build_meta_table(
     feature_cols = [c for c in datasets.columns if c not in ID_COLUMNS
                     and pd.api.types.is_numeric_dtype(datasets[c])]
     features = datasets.loc[scores.index, feature_cols].astype(float)
-    known = features.notna().mean(axis=1) >= MIN_FEATURE_COVERAGE
+    # coverage over the meta-features most datasets have (KB parts may add their own extras)
+    common = features.columns[features.notna().mean() >= 0.5]
+    known = features[common].notna().mean(axis=1) >= MIN_FEATURE_COVERAGE
     scores, features = scores.loc[known], features.loc[known]
     ids = scores.index
     if len(ids) < 2:

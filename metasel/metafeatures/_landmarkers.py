@@ -146,8 +146,9 @@ def _normal_log_likelihood(x: np.ndarray, y: np.ndarray, k: int, xt: np.ndarray)
     """Sum over columns of log P(x_test | class) under Weka's NormalEstimator, (n_test, k).
 
     Weka rounds values to the column's precision and takes the normal probability of the
-    interval value +- precision/2; std = max(population std, precision/6). Missing values
-    contribute nothing.
+    interval value +- precision/2; std = max(population std, precision/6). Where the interval
+    is narrow (precision <= std/10) density * precision equals it to ~1e-3 relative and
+    costs far less. Missing values contribute nothing.
     """
     onehot = np.eye(k)[y]  # (n_train, k)
     present = ~np.isnan(x)
@@ -161,14 +162,16 @@ def _normal_log_likelihood(x: np.ndarray, y: np.ndarray, k: int, xt: np.ndarray)
         std = np.sqrt(np.abs(s2 - mean * s1) / w)
     std = np.where((w > 0) & (std > 1e-10), np.maximum(std, precision / 6), precision / 6)
     xr = (np.rint(xt / precision.T) * precision.T)[:, :, None]
-    prob = ndtr((xr + precision / 2 - mean) / std) - ndtr((xr - precision / 2 - mean) / std)
-    with np.errstate(divide="ignore"):
-        logp = np.log(prob)
-    # far in a tail the interval probability underflows: use density * precision instead
-    tail = ~(prob > 1e-300)
-    if tail.any():
-        dens = -0.5 * ((xr - mean) / std) ** 2 - np.log(std) + np.log(precision / np.sqrt(2 * np.pi))
-        logp = np.where(tail, dens, logp)
+    z = (xr - mean) / std
+    logp = -0.5 * z * z + np.log(precision / (std * np.sqrt(2 * np.pi)))  # density * precision
+    # where the interval is wide against std, use the exact interval probability
+    coarse = np.broadcast_to(precision > 0.1 * std, logp.shape)
+    if coarse.any():
+        half = np.broadcast_to(precision / 2 / std, logp.shape)[coarse]
+        prob = ndtr(z[coarse] + half) - ndtr(z[coarse] - half)
+        with np.errstate(divide="ignore"):
+            # far in a tail the interval probability underflows: keep density * precision there
+            logp[coarse] = np.where(prob > 1e-300, np.log(np.maximum(prob, 1e-300)), logp[coarse])
     logp[np.broadcast_to(np.isnan(xt)[:, :, None], logp.shape)] = 0.0
     return logp.sum(axis=1)
 

@@ -63,7 +63,7 @@ def _entries() -> list[MetaFeature]:
     out.append(MetaFeature("MeanNoiseToSignalRatio", "information", "(MeanAttributeEntropy - MeanMutualInformation) / MeanMutualInformation.", True))
     models = {
         "NaiveBayes": "naive Bayes (Weka estimators)",
-        "DecisionStump": "a depth-1 decision tree",
+        "DecisionStump": "a one-split decision stump with a missing-value branch",
         "kNN1N": "1-nearest-neighbour (range-normalised)",
     }
     measures = {

@@ -44,7 +44,7 @@ class Stump:
         best = (np.inf, None)
         best = self._numeric(weights, prior, nlogn, best)
         best = self._nominal(weights, prior, nlogn, best)
-        score, rule = best
+        _, rule = best
         proba = np.tile(prior / prior.sum(), (test.size, 1)).astype(np.float64)
         if rule is None:
             return proba
@@ -83,10 +83,16 @@ class Stump:
             score = np.where(valid, score, np.inf)
             i, c = np.unravel_index(np.argmin(score), score.shape)
             if score[i, c] < best[0] - 1e-12:
-                cut = (values[i, c] + values[i + 1, c]) / 2
+                cut = self._midpoint(weights, int(cols[c]), values[i, c])
                 dists = np.stack([left[i, c], total[c] - left[i, c], missing[c]])
                 best = (score[i, c], ("numeric", int(cols[c]), cut, dists))
         return best
+
+    def _midpoint(self, weights: np.ndarray, j: int, value: float) -> float:
+        """Halfway between the training values either side of a cut just after ``value``."""
+        x = self.t.numeric[weights.sum(axis=1) > 0, j]
+        below, above = x[x <= value], x[x > value]
+        return (below.max() + above.min()) / 2 if below.size and above.size else float(value)
 
     def _nominal(self, weights: np.ndarray, prior: np.ndarray, nlogn: np.ndarray, best: tuple) -> tuple:
         t, k = self.t, self.t.n_classes

@@ -51,6 +51,13 @@ def as_table(dataset: Dataset) -> Table:
             f"has {len(y_codes)} rows and {int((y_codes < 0).sum())} missing labels; drop those rows."
         )
     num_cols, cat_cols = dataset.numeric_columns, dataset.categorical_columns
+    odd = [c for c in num_cols if not pd.api.types.is_numeric_dtype(X[c].dtype)]
+    if odd:
+        raise DataError(
+            "Dataset.X may hold only float and 'category' columns. Got "
+            f"{', '.join(f'{c!r} ({X[c].dtype})' for c in odd[:5])} in {dataset.name!r}; "
+            "build the dataset with metasel.data.from_frame, which converts them."
+        )
     numeric = (
         X[num_cols].to_numpy(dtype=np.float64, na_value=np.nan)
         if num_cols

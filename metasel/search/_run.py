@@ -33,6 +33,7 @@ from metasel.search._probes import ProbeOutcome, run_probes
 from metasel.search._study import (
     Candidate,
     SearchResult,
+    TrialRecord,
     enqueue_warm_starts,
     make_study,
     run_study,
@@ -83,6 +84,9 @@ class SearchOutcome:
     leaderboard: pd.DataFrame
     study: optuna.Study
     ensemble: list[dict[str, Any]] = field(default_factory=list)
+    records: list[TrialRecord] = field(default_factory=list)
+    n_folds: int = 0
+    train_size: int = 0
 
 
 def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
@@ -112,6 +116,7 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         best_config={"learner": best.learner, "params": best.params} if best else None,
         best_score=best.evaluation.score if best else math.nan,
         leaderboard=leaderboard(result, probes), study=study, ensemble=members,
+        records=result.records, n_folds=len(splits), train_size=len(splits[0][0]),
     )
 
 

@@ -58,6 +58,7 @@ class TrialRecord:
     source: str
     status: str
     error: str = ""
+    fold_scores: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -210,7 +211,7 @@ def run_study(
         successes.add(name)
         fold_times.setdefault(name, []).append(evaluation.fold_wall_time)
         _record(result, trial.number, name, params, evaluation.score, evaluation.fit_time,
-                evaluation.duration, source, "ok")
+                evaluation.duration, source, "ok", fold_scores=evaluation.fold_scores)
         _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep)
         return evaluation.score
 
@@ -227,9 +228,10 @@ def run_study(
 
 
 def _record(result: SearchResult, number, name, params, score, fit_time, duration, source,
-            status, error="") -> None:
+            status, error="", fold_scores=()) -> None:
     result.records.append(TrialRecord(number, name, dict(params), float(score),
-                                      float(fit_time), float(duration), source, status, error))
+                                      float(fit_time), float(duration), source, status, error,
+                                      list(fold_scores)))
 
 
 def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int) -> None:

@@ -1,0 +1,385 @@
+"""Equal-budget comparison: MetaSelClassifier vs FLAML vs cold-start Optuna TPE vs defaults.
+
+    python benchmarks/compare.py                      # the documented run (resumable)
+    python benchmarks/compare.py --datasets diabetes --budgets 10 --seeds 0   # a smoke run
+    python benchmarks/compare.py --report-only        # rebuild compare.md and the plots
+
+Held-out data: local ARFF sets (../shared/datasets/arff/classification). The meta-model used
+by MetaSelClassifier is trained on the default KB *without* the groups of these datasets
+(every variant of a benchmark dataset is out), and the script checks that no group of the
+benchmark is in its training set; compare.md lists the excluded groups.
+
+Every (dataset, method, budget, seed) runs in a fresh process (abandoned threads or leaked
+state of one method cannot slow the next), with n_jobs=1, on the same outer 75/25
+stratified split. Rows are appended to results/compare.csv as they finish; a rerun skips
+the rows already there. The defaults (LightGBM, random forest) do not depend on the budget:
+they run once per dataset and seed and are compared at every budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import json
+import logging
+import multiprocessing
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+ARFF = ROOT.parent / "shared" / "datasets" / "arff" / "classification"
+RESULTS = ROOT / "benchmarks" / "results"
+DATASETS = ("diabetes", "credit.a", "ionosphere", "vehicle", "cmc", "tic-tac-toe", "anneal",
+            "vowel")
+BUDGETS = (10, 30, 60)
+SEARCHERS = ("metasel", "optuna_cold", "flaml")
+DEFAULTS = ("lightgbm_default", "random_forest_default")
+KEY = ["dataset", "method", "budget", "seed"]
+COLUMNS = [*KEY, "group", "n_rows", "n_features", "n_classes", "fit_time", "roc_auc",
+           "balanced_accuracy", "n_trials", "best_learner", "final_model", "first_learners",
+           "trial_scores", "error"]
+#: cold-start trials whose best CV score is the warm-start efficiency target
+COLD_TRIALS = 50
+#: outer-test scores closer than this count as a tie in wins/ties/losses
+TIE = 1e-3
+METRIC = "roc_auc"
+
+logger = logging.getLogger("compare")
+
+
+# --------------------------------------------------------------------------- one run
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """Fit one method on one dataset's outer training part; score it on the outer test part."""
+    from sklearn.model_selection import train_test_split
+
+    import metasel.estimator  # noqa: F401 - imported before the clock starts, for every method
+    from metasel.data import load_dataset
+
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.WARNING)
+    dataset = load_dataset(ARFF / f"{job['dataset']}.arff")
+    y = dataset.y.cat.codes.to_numpy()
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X, y, test_size=0.25, stratify=y, random_state=job["seed"])
+    row: dict[str, Any] = {k: job[k] for k in KEY}
+    row.update(group=dataset.group, n_rows=len(y), n_features=dataset.X.shape[1],
+               n_classes=dataset.n_classes)
+    method = {"metasel": _metasel_warm, "optuna_cold": _metasel_cold, "flaml": _flaml,
+              "lightgbm_default": _lightgbm_default,
+              "random_forest_default": _random_forest_default}[job["method"]]
+    tic = time.monotonic()
+    try:
+        model, info = method(X_train, y_train, job)
+        row["fit_time"] = time.monotonic() - tic
+        row.update(_scores(y_test, model.predict_proba(X_test), model.predict(X_test),
+                           dataset.n_classes))
+        row.update(info, error="")
+    except Exception as error:  # noqa: BLE001 - record the failure, keep benchmarking
+        row.update(fit_time=time.monotonic() - tic, roc_auc=np.nan, balanced_accuracy=np.nan,
+                   error=f"{type(error).__name__}: {error}"[:500])
+    return row
+
+
+def _scores(y_test: np.ndarray, proba: np.ndarray, labels: np.ndarray,
+            n_classes: int) -> dict[str, float]:
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    proba = np.asarray(proba, dtype=float)
+    if n_classes == 2:
+        auc = roc_auc_score(y_test, proba[:, 1])
+    else:
+        auc = roc_auc_score(y_test, proba / proba.sum(axis=1, keepdims=True),
+                            multi_class="ovr", labels=np.arange(n_classes))
+    return {"roc_auc": float(auc),
+            "balanced_accuracy": float(balanced_accuracy_score(y_test, np.asarray(labels)))}
+
+
+def _metasel(X, y, job, *, warm: bool):
+    from metasel.estimator import MetaSelClassifier
+
+    model = MetaSelClassifier(time_budget=job["budget"], random_state=job["seed"], n_jobs=1,
+                              metric=METRIC, warm_start=warm,
+                              meta_model=job["meta_model"] if warm else None)
+    model.fit(X, y)
+    board = model.leaderboard_
+    trials = board[board["source"] != "probe"].sort_values("trial")
+    scores = [None if pd.isna(s) else round(float(s), 6) for s in trials["score"]]
+    info = {"n_trials": len(trials), "final_model": model.final_model_kind_,
+            "best_learner": (model.best_params_ or {}).get("learner", ""),
+            "trial_scores": json.dumps(scores),
+            "first_learners": ",".join(r.learner for r in model.recommendations_[:3])}
+    return model, info
+
+
+def _metasel_warm(X, y, job):
+    return _metasel(X, y, job, warm=True)
+
+
+def _metasel_cold(X, y, job):
+    return _metasel(X, y, job, warm=False)
+
+
+def _flaml(X, y, job):
+    from flaml import AutoML
+
+    automl = AutoML()
+    n_classes = len(np.unique(y))
+    automl.fit(X, y, task="classification", time_budget=job["budget"], n_jobs=1,
+               metric="roc_auc" if n_classes == 2 else "roc_auc_ovr", seed=job["seed"],
+               verbose=0)
+    info = {"n_trials": len(getattr(automl, "config_history", {}) or {}),
+            "best_learner": str(automl.best_estimator), "final_model": "flaml",
+            "trial_scores": "", "first_learners": ""}
+    return automl, info
+
+
+def _default(name: str, X, y, job):
+    from metasel.learners import get_learner
+
+    learner = get_learner(name)
+    model = learner.build(learner.default_params(), random_state=job["seed"]).fit(X, y)
+    info = {"n_trials": 1, "best_learner": name, "final_model": "default", "trial_scores": "",
+            "first_learners": ""}
+    return model, info
+
+
+def _lightgbm_default(X, y, job):
+    return _default("lightgbm", X, y, job)
+
+
+def _random_forest_default(X, y, job):
+    return _default("random_forest", X, y, job)
+
+
+# ------------------------------------------------------------------ held-out meta-model
+def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]:
+    """A roc_auc meta-model trained without the benchmark datasets' groups; its folder."""
+    from metasel.data import load_dataset
+    from metasel.kb import KnowledgeBase
+    from metasel.meta import MetaModel
+
+    groups = sorted({load_dataset(ARFF / f"{d}.arff").group for d in datasets})
+    kb = KnowledgeBase.default()
+    keep_ids = kb.datasets.loc[~kb.datasets["group"].isin(groups), "dataset_id"]
+    held_out = kb.datasets.loc[kb.datasets["group"].isin(groups), "dataset_id"].tolist()
+
+    class Filtered:
+        datasets = kb.datasets[kb.datasets["dataset_id"].isin(keep_ids)]
+        evaluations = kb.evaluations[kb.evaluations["dataset_id"].isin(keep_ids)]
+
+    model = MetaModel.fit(Filtered(), METRIC, min_coverage=0.5)
+    leaked = sorted(set(model.train_info["group"]) & set(groups))
+    if leaked:
+        raise SystemExit(f"benchmark groups {leaked} are still in the meta-model's training set")
+    path = model.save(out / METRIC)
+    logger.info("meta-model without %s: %d training datasets (%d KB datasets held out: %s)",
+                groups, len(model.train_info), len(held_out), held_out)
+    (out / "excluded.json").write_text(json.dumps({"groups": groups, "kb_datasets": held_out,
+                                                   "n_train": len(model.train_info)}))
+    return path, groups
+
+
+# ------------------------------------------------------------------------------ driver
+def pending_jobs(args, done: set[tuple]) -> list[dict[str, Any]]:
+    jobs = []
+    for seed in args.seeds:
+        for dataset in args.datasets:
+            for method in DEFAULTS:
+                jobs.append({"dataset": dataset, "method": method, "budget": 0, "seed": seed})
+            for budget in args.budgets:
+                for method in SEARCHERS:
+                    jobs.append({"dataset": dataset, "method": method, "budget": budget,
+                                 "seed": seed})
+    return [j for j in jobs if (j["dataset"], j["method"], j["budget"], j["seed"]) not in done]
+
+
+def run_all(args) -> None:
+    csv = args.out / "compare.csv"
+    done = set()
+    if csv.exists():
+        previous = pd.read_csv(csv)
+        done = set(map(tuple, previous[KEY].itertuples(index=False)))
+    jobs = pending_jobs(args, done)
+    print(f"{len(jobs)} runs to do ({len(done)} already in {csv})", flush=True)
+    if not jobs:
+        return
+    meta_path, _ = holdout_meta_model(list(args.datasets), args.out / "meta_holdout")
+    context = multiprocessing.get_context("spawn")
+    for job in jobs:
+        job["meta_model"] = str(meta_path)
+        limit = 3 * job["budget"] + 120
+        with futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            try:
+                row = pool.submit(run_one, job).result(timeout=limit)
+            except futures.TimeoutError:
+                row = {**{k: job[k] for k in KEY}, "roc_auc": np.nan,
+                       "balanced_accuracy": np.nan, "error": f"no result after {limit} s"}
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.kill()
+        frame = pd.DataFrame([row]).reindex(columns=COLUMNS)
+        frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)
+        print(f"{row['dataset']:>12} {row['method']:>22} {row['budget']:>3}s seed {row['seed']}"
+              f"  auc {row.get('roc_auc', np.nan):.4f}  bacc "
+              f"{row.get('balanced_accuracy', np.nan):.4f}  {row.get('fit_time', np.nan):6.1f}s"
+              f"  {row.get('error', '')}", flush=True)
+
+
+# ------------------------------------------------------------------------------ report
+def comparable(out: Path) -> pd.DataFrame:
+    """Rows of every method at every budget (defaults repeated), complete (dataset, seed) only."""
+    df = pd.read_csv(out / "compare.csv")
+    budgets = sorted(b for b in df["budget"].unique() if b > 0)
+    parts = [df[df["budget"] > 0]] + [df[df["budget"] == 0].assign(budget=b) for b in budgets]
+    full = pd.concat(parts, ignore_index=True)
+    methods = full["method"].nunique()
+    counts = full.groupby(["dataset", "seed", "budget"])["roc_auc"].transform("count")
+    return full[counts == methods]
+
+
+def summary(full: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per budget and method: mean score, mean rank, and metasel's wins/ties/losses against it."""
+    rows = []
+    for budget, part in full.groupby("budget"):
+        table = part.pivot_table(index=["dataset", "seed"], columns="method", values=metric)
+        ranks = table.rank(axis=1, ascending=False, method="average")
+        for method in table.columns:
+            diff = table["metasel"] - table[method]
+            rows.append({"budget": budget, "method": method, "n": len(table),
+                         f"mean_{metric}": table[method].mean(), "mean_rank": ranks[method].mean(),
+                         "metasel_w/t/l": "" if method == "metasel" else
+                         f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"})
+    return pd.DataFrame(rows).sort_values(["budget", "mean_rank"])
+
+
+def warm_start_efficiency(df: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset: trials the warm search needs to reach cold start's best after 50 trials."""
+    budget = df.loc[df["method"] == "optuna_cold", "budget"].max()
+    rows = []
+    for (dataset, seed), part in df[df["budget"] == budget].groupby(["dataset", "seed"]):
+        by = part.set_index("method")
+        if not {"metasel", "optuna_cold"} <= set(by.index):
+            continue
+        cold = _trajectory(by.at["optuna_cold", "trial_scores"])[:COLD_TRIALS]
+        warm = _trajectory(by.at["metasel", "trial_scores"])
+        if not np.isfinite(cold).any():
+            continue
+        target = np.nanmax(cold)
+        reached = np.flatnonzero(np.fmax.accumulate(np.nan_to_num(warm, nan=-np.inf)) >= target)
+        rows.append({"dataset": dataset, "seed": seed, "budget": budget,
+                     "cold_trials": len(cold), "cold_best": target, "warm_trials": len(warm),
+                     "trials_to_reach": float(reached[0] + 1) if reached.size else np.inf})
+    return pd.DataFrame(rows)
+
+
+def _trajectory(text: Any) -> np.ndarray:
+    if not isinstance(text, str) or not text:
+        return np.array([])
+    return np.array([np.nan if v is None else v for v in json.loads(text)], dtype=float)
+
+
+def write_report(out: Path) -> None:
+    """compare.md and the two plots, from compare.csv."""
+    raw = pd.read_csv(out / "compare.csv")
+    full = comparable(out)
+    excluded = json.loads((out / "meta_holdout" / "excluded.json").read_text()) if (
+        out / "meta_holdout" / "excluded.json").exists() else {}
+    eff = warm_start_efficiency(raw)
+    lines = ["# Equal-budget comparison", "",
+             "Command: `python benchmarks/compare.py` (2 shared cores, n_jobs=1 for every method, "
+             "outer 75/25 stratified split, the same seeds; scores on the outer test part).", "",
+             f"Datasets ({full['dataset'].nunique()} complete): "
+             f"{', '.join(sorted(full['dataset'].unique()))}. They are kept out of the "
+             f"meta-model: it was retrained without the groups {excluded.get('groups', '?')} "
+             f"({len(excluded.get('kb_datasets', []))} KB datasets of those groups held out; "
+             f"{excluded.get('n_train', '?')} training datasets left).", ""]
+    for metric in ("roc_auc", "balanced_accuracy"):
+        lines += [f"## {metric} (mean over datasets; rank 1 = best; "
+                  f"w/t/l = MetaSel wins/ties/losses against the row's method, tie < {TIE})", "",
+                  _markdown(summary(full, metric)), ""]
+    times = raw[raw["budget"] > 0].groupby(["budget", "method"])["fit_time"].agg(["mean", "max"])
+    lines += ["## Fit wall time (s)", "", _markdown(times.round(1).reset_index()), ""]
+    if not eff.empty:
+        finite = eff["trials_to_reach"]
+        lines += ["## Warm-start efficiency", "",
+                  f"Trials the warm-started search needs to reach the best CV score that the "
+                  f"cold-start search reaches in its first {COLD_TRIALS} trials (budget "
+                  f"{int(eff['budget'].iloc[0])} s; `inf` = not reached within the budget): "
+                  f"**median {np.median(finite):.1f}** over {len(eff)} datasets.", "",
+                  _markdown(eff), ""]
+    (out / "compare.md").write_text("\n".join(lines))
+    _plots(full, raw, out)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    """A GitHub markdown table (floats with 4 decimals), without extra dependencies."""
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) and not value.is_integer() else str(value)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _plots(full: pd.DataFrame, raw: pd.DataFrame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for method, part in full.groupby("method"):
+        means = part.groupby("budget")["roc_auc"].mean()
+        ranks = summary(full, "roc_auc").query("method == @method").set_index("budget")
+        axes[0].plot(means.index, means.values, marker="o", label=method)
+        axes[1].plot(ranks.index, ranks["mean_rank"], marker="o", label=method)
+    axes[0].set(xlabel="time budget (s)", ylabel="mean test ROC AUC", title="Score vs budget")
+    axes[1].set(xlabel="time budget (s)", ylabel="mean rank (1 = best)", title="Rank vs budget")
+    axes[1].invert_yaxis()
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "compare_score_vs_budget.png", dpi=120)
+    plt.close(fig)
+
+    budget = raw.loc[raw["method"] == "optuna_cold", "budget"].max()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method, style in (("metasel", "-"), ("optuna_cold", "--")):
+        curves = []
+        for _, row in raw[(raw["method"] == method) & (raw["budget"] == budget)].iterrows():
+            scores = _trajectory(row["trial_scores"])
+            if scores.size:
+                curve = np.fmax.accumulate(np.nan_to_num(scores, nan=0.0))
+                curves.append(np.pad(curve, (0, max(0, COLD_TRIALS - curve.size)), mode="edge")
+                              [:COLD_TRIALS])
+        if curves:
+            ax.plot(np.arange(1, COLD_TRIALS + 1), np.mean(curves, axis=0), style, label=method)
+    ax.set(xlabel="trial", ylabel="best CV ROC AUC so far (mean over datasets)",
+           title=f"Trials to reach cold start's best ({budget} s runs)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "compare_trials_to_reach.png", dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        run_all(args)
+    write_report(args.out)
+
+
+if __name__ == "__main__":
+    main()

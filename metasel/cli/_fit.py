@@ -1,0 +1,164 @@
+"""`metasel fit` and `metasel predict`: train a MetaSelClassifier on a table, apply it to another.
+
+The model file is a joblib bundle ``{"format", "version", "estimator", "target", ...}``
+written atomically (temporary file in the same folder, then rename), so an interrupted fit
+never leaves a half-written model behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from metasel.cli._errors import user_errors
+from metasel.exceptions import DataError, SourceNotFoundError
+
+MODEL_FORMAT, MODEL_VERSION = "metasel-model", 1
+stderr = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("fit")(fit)
+    app.command("predict")(predict)
+
+
+def fit(
+    source: Annotated[str, typer.Argument(help="Training table: CSV/parquet/ARFF path or 'openml:<id>'.")],
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Name of the label column.")] = None,
+    time_budget: Annotated[float, typer.Option("--time-budget", "-b", help="Seconds for the whole fit.")] = 60.0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (joblib).")] = Path("model.joblib"),
+    metric: Annotated[str, typer.Option(help="roc_auc, balanced_accuracy, accuracy or log_loss.")] = "roc_auc",
+    n_trials: Annotated[int | None, typer.Option(help="Cap on the number of search trials.")] = None,
+    n_jobs: Annotated[int, typer.Option(help="Folds evaluated at once.")] = 1,
+    random_state: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL (resumable search).")] = None,
+    cold: Annotated[bool, typer.Option("--cold", help="Search the whole zoo without the meta-model.")] = False,
+    top: Annotated[int, typer.Option(help="Leaderboard rows to show.")] = 10,
+) -> None:
+    """Select and tune a model for a table within a time budget, and save it."""
+    from metasel.data import load_dataset
+    from metasel.estimator import MetaSelClassifier
+
+    with user_errors():
+        dataset = load_dataset(Path(source) if Path(source).exists() else source, target)
+        _check_writable(out)
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                            console=stderr, transient=False)
+        with progress:
+            task = progress.add_task("searching", total=time_budget)
+            model = MetaSelClassifier(
+                time_budget=time_budget, n_trials=n_trials, metric=metric, n_jobs=n_jobs,
+                random_state=random_state, storage=storage, warm_start=not cold,
+                callback=lambda event: progress.update(
+                    task, completed=min(event["elapsed"], time_budget),
+                    description=_describe(event)),
+            )
+            tic = time.monotonic()
+            model.fit(dataset.X, dataset.y)
+            progress.update(task, completed=time_budget)
+        model.set_params(callback=None)  # the progress hook is not part of the saved model
+        bundle = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "estimator": model,
+                  "target": dataset.y.name if target is None else target, "source": str(source)}
+        save_model(bundle, out)
+    _render_leaderboard(model, top)
+    stderr.print(f"Fitted in {time.monotonic() - tic:.1f} s: {model.final_model_kind_} model, "
+                 f"cross-validated {metric} {model.best_score_:.4f}. Saved to {out}.",
+                 highlight=False)
+
+
+def predict(
+    model_path: Annotated[Path, typer.Argument(help="A model file written by `metasel fit`.")],
+    source: Annotated[Path, typer.Argument(help="Table to predict (CSV or parquet).")],
+    proba: Annotated[bool, typer.Option("--proba", help="Write class probabilities.")] = False,
+) -> None:
+    """Predict a table with a fitted model; writes CSV to standard output."""
+    import pandas as pd
+
+    from metasel.data._files import read_csv, read_parquet
+
+    with user_errors():
+        bundle = load_model(model_path)
+        if not source.exists():
+            raise SourceNotFoundError(f"No such file: {source}.")
+        frame = (read_parquet(source) if source.suffix.lower() in {".parquet", ".pq"}
+                 else read_csv(source))
+        target = bundle.get("target")
+        if target in frame.columns:
+            frame = frame.drop(columns=[target])
+        estimator = bundle["estimator"]
+        if proba:
+            values = estimator.predict_proba(frame)
+            result = pd.DataFrame(values, columns=[f"proba_{c}" for c in estimator.classes_])
+        else:
+            result = pd.DataFrame({"prediction": estimator.predict(frame)})
+    result.to_csv(sys.stdout, index=False)
+
+
+def save_model(bundle: dict[str, Any], out: Path) -> None:
+    """Write ``bundle`` to ``out`` atomically: a temporary sibling file, then a rename."""
+    import joblib
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        joblib.dump(bundle, tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def load_model(path: Path) -> dict[str, Any]:
+    """Read a model bundle, failing with a message that names the file and the fix."""
+    import joblib
+
+    if not path.exists():
+        raise SourceNotFoundError(f"No such model file: {path}. Write one with `metasel fit`.")
+    try:
+        bundle = joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise DataError(f"The model file {path} cannot be read ({type(error).__name__}: "
+                        f"{error}); it is corrupt or not a joblib file. Refit it with "
+                        "`metasel fit`.") from error
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise DataError(f"The file {path} is not a metasel model (expected a bundle written "
+                        "by `metasel fit`). Refit it with `metasel fit`.")
+    if bundle.get("version") != MODEL_VERSION:
+        raise DataError(f"The model file {path} has format version {bundle.get('version')}; "
+                        f"this metasel reads version {MODEL_VERSION}. Refit it.")
+    return bundle
+
+
+def _check_writable(out: Path) -> None:
+    if out.is_dir():
+        raise DataError(f"--out must be a file path; {out} is a folder. Add a file name.")
+    if not out.parent.exists():
+        raise SourceNotFoundError(f"The folder {out.parent} of --out does not exist. Create it "
+                                  "or choose another path.")
+
+
+def _describe(event: dict[str, Any]) -> str:
+    best = event.get("best_score", math.nan)
+    if event.get("best_learner") is None or math.isnan(best):
+        return f"trial {event['n_trials']}: no score yet"
+    return f"trial {event['n_trials']}: best {event['best_learner']} {best:.4f}"
+
+
+def _render_leaderboard(model: Any, top: int) -> None:
+    board = model.leaderboard_
+    done = board[board["status"] == "ok"].sort_values("score", ascending=False).head(top)
+    table = Table(title=f"Leaderboard (best {len(done)} of {len(board)} evaluations)")
+    for column in ("learner", "score", "time", "source", "configuration"):
+        table.add_column(column, overflow="fold")
+    for row in done.itertuples(index=False):
+        table.add_row(row.learner, f"{row.score:.4f}", f"{row.time:.2f}s", row.source,
+                      row.configuration)
+    Console().print(table)

@@ -1,0 +1,153 @@
+"""`metasel fit` / `metasel predict`: round trip, schema checks, bad inputs, atomic model writes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from metasel.cli import _fit
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+    _fit.register(app)
+    return app
+
+
+@pytest.fixture(scope="module")
+def train_csv(tmp_path_factory) -> tuple:
+    rng = np.random.default_rng(0)
+    n = 240
+    colour = rng.choice(["red", "green", "blue"], n)
+    size = rng.normal(size=n)
+    frame = pd.DataFrame({"id": np.arange(n), "size": size, "colour": colour,
+                          "y": np.where((colour == "red") | (size > 0.7), "yes", "no")})
+    folder = tmp_path_factory.mktemp("cli")
+    path = folder / "train.csv"
+    frame.to_csv(path, index=False)
+    return folder, path, frame
+
+
+@pytest.fixture(scope="module")
+def model_file(app, train_csv):
+    folder, path, _ = train_csv
+    out = folder / "model.joblib"
+    result = CliRunner().invoke(app, ["fit", str(path), "--target", "y", "--time-budget", "4",
+                                      "--n-trials", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_fit_writes_a_model_and_shows_a_leaderboard(model_file):
+    out, result = model_file
+    assert out.exists()
+    assert "Leaderboard" in result.output and "Saved to" in result.output
+    assert not list(out.parent.glob(".*.tmp")), "no temporary file may be left behind"
+
+
+def test_predict_writes_one_label_per_row_and_drops_the_target(app, model_file, train_csv):
+    folder, _, frame = train_csv
+    new = folder / "new.csv"
+    frame.head(20).to_csv(new, index=False)
+    result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "prediction" and len(lines) == 21
+    assert set(lines[1:]) <= {"yes", "no"}
+
+
+def test_predict_proba_accepts_reordered_columns_and_unseen_categories(app, model_file, train_csv):
+    folder, _, frame = train_csv
+    new = folder / "reordered.csv"
+    sample = frame.head(10)[["colour", "size", "id"]].copy()
+    sample.loc[sample.index[0], "colour"] = "purple"
+    sample.to_csv(new, index=False)
+    result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(new), "--proba"])
+    assert result.exit_code == 0, result.output
+    probabilities = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    assert list(probabilities.columns) == ["proba_no", "proba_yes"]
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert "not seen in training" in result.stderr
+
+
+def test_predict_with_a_missing_column_fails_naming_it(app, model_file, train_csv):
+    folder, _, frame = train_csv
+    new = folder / "missing.csv"
+    frame.head(5).drop(columns=["colour"]).to_csv(new, index=False)
+    result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(new)])
+    assert result.exit_code == 2
+    assert "colour" in result.stderr and "Traceback" not in result.output
+
+
+def test_predict_warns_about_extra_columns(app, model_file, train_csv):
+    folder, _, frame = train_csv
+    new = folder / "extra.csv"
+    frame.head(5).assign(extra=1).to_csv(new, index=False)
+    result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(new)])
+    assert result.exit_code == 0
+    assert "extra" in result.stderr
+
+
+@pytest.mark.parametrize(("labels", "message"), [
+    (["a"] * 30, "at least 2 classes"),
+    ([None] * 30, "only missing values"),
+])
+def test_fit_rejects_bad_labels_with_a_clear_error(app, tmp_path, labels, message):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"x": np.arange(30.0), "y": labels}).to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["fit", str(path), "--target", "y", "--time-budget", "2",
+                                      "--out", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_fit_rejects_an_empty_file(app, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    result = CliRunner().invoke(app, ["fit", str(path), "--target", "y", "--out",
+                                      str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2 and "empty" in result.stderr
+
+
+def test_predict_with_a_corrupt_model_file_names_it(app, tmp_path, train_csv):
+    bad = tmp_path / "broken.joblib"
+    bad.write_bytes(b"not a joblib file")
+    result = CliRunner().invoke(app, ["predict", str(bad), str(train_csv[1])])
+    assert result.exit_code == 2
+    assert "broken.joblib" in result.stderr and "corrupt" in result.stderr
+
+
+def test_an_interrupted_write_leaves_no_model_file(tmp_path, monkeypatch):
+    import joblib
+
+    def interrupted_dump(value, filename, *args, **kwargs):
+        with open(filename, "wb") as handle:
+            handle.write(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(joblib, "dump", interrupted_dump)
+    out = tmp_path / "model.joblib"
+    with pytest.raises(KeyboardInterrupt):
+        _fit.save_model({"format": _fit.MODEL_FORMAT}, out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_write_keeps_the_previous_model_intact(tmp_path, monkeypatch):
+    import joblib
+
+    out = tmp_path / "model.joblib"
+    _fit.save_model({"format": _fit.MODEL_FORMAT, "version": _fit.MODEL_VERSION, "n": 1}, out)
+
+    def interrupted_dump(value, filename, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(joblib, "dump", interrupted_dump)
+    with pytest.raises(KeyboardInterrupt):
+        _fit.save_model({"format": _fit.MODEL_FORMAT, "n": 2}, out)
+    monkeypatch.undo()
+    assert _fit.load_model(out)["n"] == 1

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from metasel.kb import KnowledgeBase
-from metasel.kb._build import BuildProgress, build_kb
+from metasel.kb._build import DEFAULT_CURVE_SIZES, BuildProgress, build_kb
 from metasel.kb._sources import SourceFilter, SourceSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("--scheduler", default=None, help="tcp://host:port of a Dask scheduler")
     parser.add_argument("--learners", nargs="*", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--curve-sizes", type=int, nargs="*", default=list(DEFAULT_CURVE_SIZES),
+                        help="learning-curve training sizes of the defaults (none: skip curves)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     console = Console()
@@ -96,7 +98,7 @@ def main() -> None:
             default_sources(), args.out, learners=args.learners, n_configs=args.configs,
             n_folds=args.folds, max_rows=args.max_rows, time_limit=args.time_limit,
             seed=args.seed, n_jobs=args.n_jobs, dask_workers=args.dask_workers,
-            scheduler=args.scheduler, max_datasets=args.max_datasets,
+            scheduler=args.scheduler, max_datasets=args.max_datasets, curve_sizes=args.curve_sizes,
             filters=SourceFilter(min_rows=20, max_classes=30), progress=show,
         )
     console.print(f"wrote {report.written} evaluations ({report.already_stored} already stored, "

@@ -46,7 +46,9 @@ def run_part(part: str, min_coverage: float) -> tuple[str, list[pd.DataFrame], s
     seconds = time.perf_counter() - start
     tables = result_tables(result)
     lines = [f"## {name} part, {metric} ({result.n_datasets} datasets, {result.n_groups} "
-             f"groups, {seconds:.0f} s)", ""]
+             f"groups, {seconds:.0f} s)", "",
+             f"Interval coverage: {result.interval_coverage:.1%} of held-out (dataset, learner) "
+             "scores fall inside the recommended 10-90% interval.", ""]
     frames = []
     for table_name, frame in tables.items():
         lines += [f"### {table_name}", "", _markdown(frame), ""]

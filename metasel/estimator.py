@@ -31,7 +31,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from metasel.data import from_frame
-from metasel.exceptions import DataError, MetaselError
+from metasel.exceptions import DataError, KnowledgeBaseError, MetaselError
 from metasel.learners import LEARNERS
 from metasel.search import (
     METRICS,
@@ -51,6 +51,8 @@ FIT_MARGIN_S, FIT_MARGIN_SHARE = 1.0, 0.05
 #: the meta-model may use at most this share of the budget, else the search starts cold
 RECOMMEND_SHARE = 0.2
 MAX_DENSE_CELLS = 50_000_000
+#: the prior used for metrics without a shipped meta-model of their own
+CLOSEST_SHIPPED_METRIC = {"balanced_accuracy": "accuracy", "log_loss": "roc_auc"}
 
 
 class MetaSelClassifier(ClassifierMixin, BaseEstimator):
@@ -69,7 +71,10 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
         any object with ``recommend(dataset, *, metric, top)`` returning recommendations.
     warm_start : bool; False searches the whole zoo from cold (plain TPE, no probes).
     ensemble_size : int; greedy ensemble selection rounds (0 or 1: single best model).
-    storage : optional Optuna storage URL, which makes a long search resumable.
+    storage : optional Optuna storage URL (e.g. ``sqlite:///search.db``). The study is named
+        after a digest of the cleaned data, the metric and ``warm_start``, so fitting the same
+        data again continues the same study (its earlier trials inform TPE; warm starts are
+        not re-run); inspect it with Optuna's own tools (``optuna-dashboard``).
     remember : bool or path; append this fit's evaluations to a local KB (True: ``cache/kb``
         under the working directory). Meta-features are then extracted after the search,
         outside the budget.
@@ -297,12 +302,31 @@ def _recommender(meta_model: Any, metric: str) -> Callable[[Any], list]:
     from metasel.recommend import recommend
 
     if meta_model is None:
-        model = MetaModel.default(metric)
+        model = _shipped_meta_model(metric)
     elif isinstance(meta_model, str | Path):
         model = MetaModel.load(meta_model)
     else:
         model = meta_model
-    return lambda dataset: recommend(dataset, metric=metric, top=len(LEARNERS), meta_model=model)
+    return lambda dataset: recommend(dataset, metric=model.metric, top=len(LEARNERS),
+                                     meta_model=model)
+
+
+def _shipped_meta_model(metric: str):
+    """The shipped meta-model for ``metric``, else the one for its closest shipped metric.
+
+    A learner ranking learned for accuracy (or ROC AUC) is still a far better prior for
+    balanced accuracy (or log loss) than none; the search itself optimises ``metric``.
+    """
+    from metasel.meta import MetaModel
+
+    try:
+        return MetaModel.default(metric)
+    except KnowledgeBaseError:
+        if metric not in CLOSEST_SHIPPED_METRIC:
+            raise
+        logger.info("no shipped meta-model for %s; using the %s one as the prior", metric,
+                    CLOSEST_SHIPPED_METRIC[metric])
+        return MetaModel.default(CLOSEST_SHIPPED_METRIC[metric])
 
 
 def _is_meta_model(obj: Any) -> bool:

@@ -12,8 +12,7 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from metasel.learners import LEARNERS, Learner, register_learner
-from metasel.learners._space import Float
+from metasel.learners import LEARNERS, Float, Learner, register_learner
 
 
 class Hangs(ClassifierMixin, BaseEstimator):

@@ -151,3 +151,62 @@ def test_an_interrupted_write_keeps_the_previous_model_intact(tmp_path, monkeypa
         _fit.save_model({"format": _fit.MODEL_FORMAT, "n": 2}, out)
     monkeypatch.undo()
     assert _fit.load_model(out)["n"] == 1
+
+
+def test_fit_rejects_an_unknown_metric_before_loading_anything(app, train_csv, tmp_path):
+    result = CliRunner().invoke(app, ["fit", str(train_csv[1]), "--target", "y", "--metric",
+                                      "f1", "--out", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2 and "--metric" in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_fit_leaves_no_model_file(train_csv, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    # A background test runner may ignore SIGINT; restore the terminal's Ctrl-C behaviour.
+    script = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "import typer; from metasel.cli import _fit; app = typer.Typer(); "
+              "_fit.register(app); app()")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    log = tmp_path / "stderr.txt"
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, "fit", str(train_csv[1]), "--target", "y",
+             "--time-budget", "30", "--out", str(folder / "model.joblib")],
+            stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        time.sleep(8.0)  # imports, loading, then the search is under way
+        tic = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert time.monotonic() - tic < 10, "Ctrl-C must stop the fit promptly"
+    assert process.returncode != 0
+    assert list(folder.iterdir()) == [], "an interrupted fit must leave nothing behind"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x00\x01\x02binary", "binary"),
+    (b"x,y\n0.1,0.25\n0.2,0.5\n0.3,0.75\n0.4,0.125\n0.5,0.375\n", "continuous"),
+    (b"x,y\n1,a\n1,b\n1,a\n1,b\n", "No usable feature"),
+])
+def test_fit_rejects_unusable_files_with_a_clear_error(app, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = CliRunner().invoke(app, ["fit", str(path), "--target", "y", "--out",
+                                      str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_predict_with_a_missing_model_file_names_it(app, tmp_path, train_csv):
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "nope.joblib"),
+                                      str(train_csv[1])])
+    assert result.exit_code == 2 and "nope.joblib" in result.stderr

@@ -268,7 +268,7 @@ def test_a_raising_or_hanging_learner_does_not_stop_the_fit(monkeypatch):
 
     monkeypatch.setattr(run_module, "_factory", lambda random_state: faulty_factory)
     X, y = make_classification(n_samples=200, n_features=5, random_state=0)
-    budget = 5.0
+    budget = 4.0
     tic = time.monotonic()
     model = tiny(time_budget=budget, n_trials=None,
                  meta_model=FixedRecommender(("knn", "gaussian_nb", "logistic_regression")))
@@ -310,3 +310,22 @@ def test_callback_reports_progress_after_every_trial():
     assert [e["n_trials"] for e in events] == [1, 2, 3]
     assert events[-1]["best_score"] >= events[0]["best_score"]
     assert all(e["remaining"] >= 0 for e in events)
+
+
+def test_a_metric_without_its_own_shipped_meta_model_still_starts_warm():
+    X, y = make_classification(n_samples=150, n_features=5, random_state=0)
+    model = MetaSelClassifier(time_budget=6, n_trials=2, cv=2, metric="balanced_accuracy",
+                              random_state=0).fit(X, y)
+    assert model.recommendations_ and model.leaderboard_["source"].iloc[0] == "warm-start"
+
+
+@pytest.mark.parametrize(("X", "y", "match"), [
+    (pd.DataFrame([[1, 2], [3, 4], [5, 6], [7, 8]], columns=["a", "a"]), [0, 1, 0, 1],
+     "unique"),
+    (pd.DataFrame({"c": [1.0] * 6, "d": [np.nan] * 6}), [0, 1] * 3, "No usable feature"),
+    (np.arange(12.0).reshape(6, 2), [0.1, 0.5, 0.2, 0.7, 0.9, 0.3], "continuous"),
+    (np.arange(6.0).reshape(3, 2), [0, 1], "same number of samples"),
+])
+def test_unusable_tables_are_rejected_before_any_search(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        tiny().fit(X, y)

@@ -96,12 +96,25 @@ def test_learning_curve_point_trains_on_the_requested_size():
     assert record["train_size"] == 30 and record["status"] == "ok"
 
 
+@pytest.mark.filterwarnings("ignore:Dropped column")
 def test_large_table_is_subsampled_and_the_size_recorded():
     digits = load_sklearn("digits")
     small = prepare_dataset(digits, 300, seed=0)
     assert 290 <= small.shape[0] <= 300 and small.n_classes == digits.n_classes
     key = record_key(EvaluationTask("d", "g", "knn"), small.shape[0])
     assert key[3] == small.shape[0] - -(-small.shape[0] // 3)
+
+
+def test_sandbox_never_reuses_a_cached_table_of_another_subsample(tmp_path):
+    kwargs = dict(learners=["logistic_regression"], n_configs=0, curve_sizes=(), metafeatures=False)
+    build_kb(["sklearn:wine"], tmp_path / "full", max_rows=None, **kwargs)
+    build_kb(["sklearn:wine"], tmp_path / "small", max_rows=60, **kwargs)
+    stored = KnowledgeBase.open(tmp_path / "small").evaluations.iloc[0]
+    wine = load_sklearn("wine")
+    small = prepare_dataset(wine, 60, seed=0)
+    direct = evaluate(small, EvaluationTask("sklearn:wine", wine.group, "logistic_regression"))
+    assert stored["train_size"] == direct["train_size"] < 60
+    assert list(stored["log_loss_folds"]) == direct["log_loss_folds"]
 
 
 def test_sampled_configs_are_seeded_distinct_and_extend():

@@ -20,6 +20,7 @@ from metasel.learners import (
     get_learner,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 ALL = sorted(LEARNERS)
 EXPECTED = {
     "lightgbm", "hist_gradient_boosting", "random_forest", "extra_trees",
@@ -172,3 +173,13 @@ def test_margin_learners_predict_the_most_probable_class(name):
     proba = pipe.predict_proba(X)
     np.testing.assert_array_equal(pipe.predict(X), pipe.classes_[proba.argmax(axis=1)])
     assert (pipe.predict(X) == y.to_numpy()).mean() > 0.5  # margins carry the signal
+
+
+def test_register_learner_refuses_to_shadow_an_entry_unless_asked():
+    from metasel.learners import register_learner
+
+    lightgbm = get_learner("lightgbm")
+    with pytest.raises(LearnerError, match="already in the zoo"):
+        register_learner(lightgbm)
+    register_learner(lightgbm, replace=True)  # same entry back: the zoo is unchanged
+    assert LEARNERS["lightgbm"] is lightgbm

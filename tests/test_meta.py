@@ -34,13 +34,13 @@ class SmallKB:
 
 @pytest.fixture(scope="module")
 def lcdb_kb() -> SmallKB:
-    """The first 45 datasets of the shipped LCDB import (real scores, real qualities)."""
+    """The first 30 datasets of the shipped LCDB import (real scores, real qualities)."""
     try:
         kb = KnowledgeBase.default("lcdb")
     except KnowledgeBaseError as exc:
         pytest.skip(f"the shipped LCDB knowledge base is absent: {exc}")
     ds = kb.datasets
-    ds = ds[ds[kb.metafeature_columns].notna().mean(axis=1) > 0.5].head(45)
+    ds = ds[ds[kb.metafeature_columns].notna().mean(axis=1) > 0.5].head(30)
     ev = kb.evaluations
     return SmallKB(ds.reset_index(drop=True), ev[ev["dataset_id"].isin(ds["dataset_id"])])
 
@@ -223,4 +223,20 @@ def test_default_meta_model_loads_with_a_kb_fingerprint() -> None:
     model = MetaModel.default("roc_auc")
     assert model.metric == "roc_auc" and len(model.fingerprint) == 16
     with pytest.raises(KnowledgeBaseError, match="No shipped meta-model"):
-        MetaModel.default("balanced_accuracy")
+        MetaModel.default("f1")
+
+
+def test_probe_is_never_the_final_score_in_disguise() -> None:
+    from metasel.meta import MetaTable
+    from metasel.meta._evaluation import probe_table
+
+    ids = pd.Index(["d"], name="dataset_id")
+    table = MetaTable(metric="accuracy", features=pd.DataFrame({"f": [1.0]}, index=ids),
+                      scores=pd.DataFrame({"rf": [0.9]}, index=ids),
+                      info=pd.DataFrame({"name": ["d"], "source": ["x"], "group": ["d"]}, index=ids),
+                      configs=pd.DataFrame())
+    evaluations = pd.DataFrame({"dataset_id": "d", "learner": "rf", "status": "ok",
+                                "train_size": [128, 256, 400], "accuracy": [0.7, 0.8, 0.9]})
+    # the final size is 400: a probe "at <= 1024 rows" may use at most 200 rows
+    assert probe_table(evaluations, table, 1024)[0, 0] == pytest.approx(0.7)
+    assert np.isnan(probe_table(evaluations, table, 64)[0, 0])

@@ -175,8 +175,8 @@ def test_study_finishes_on_time_when_learners_raise_or_hang(table):
     enqueue_warm_starts(study, [(n, {}) for n in learners], learners)
     tic = time.monotonic()
     result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
-                       make_model=faulty_factory, deadline=Deadline(6.0))
-    assert time.monotonic() - tic < 6.5
+                       make_model=faulty_factory, deadline=Deadline(4.0))
+    assert time.monotonic() - tic < 4.5
     statuses = {(r.learner, r.status) for r in result.records}
     assert ("knn", "timeout") in statuses
     assert ("gaussian_nb", "failed") in statuses
@@ -242,3 +242,23 @@ def test_parallel_folds_give_the_same_out_of_fold_predictions(table):
     np.testing.assert_allclose(serial.oof, parallel.oof)
     assert serial.score == pytest.approx(parallel.score)
     assert len(parallel.models) == 4
+
+
+def test_study_stops_at_once_when_every_learner_is_banned(table):
+    X, y = table
+    learners = ["gaussian_nb"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    tic = time.monotonic()
+    result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=faulty_factory, deadline=Deadline(5.0))
+    assert time.monotonic() - tic < 2.0
+    assert [r.status for r in result.records] == ["failed", "failed", "skipped"]
+
+
+def test_budget_exceeded_says_whether_running_work_was_cut():
+    with pytest.raises(BudgetExceeded) as cut:
+        run_with_timeout(lambda: time.sleep(5), 0.1)
+    assert cut.value.cut
+    with pytest.raises(BudgetExceeded) as not_started:
+        Deadline(0.0).check("fold")
+    assert not not_started.value.cut

@@ -47,7 +47,14 @@ def fit(
     """Select and tune a model for a table within a time budget, and save it."""
     from metasel.data import load_dataset
     from metasel.estimator import MetaSelClassifier
+    from metasel.search import METRICS
 
+    if metric not in METRICS:
+        raise typer.BadParameter(f"must be one of {list(METRICS)}; got {metric!r}.",
+                                 param_hint="--metric")
+    if time_budget <= 0:
+        raise typer.BadParameter(f"must be a positive number of seconds; got {time_budget}.",
+                                 param_hint="--time-budget")
     with user_errors():
         dataset = load_dataset(Path(source) if Path(source).exists() else source, target)
         _check_writable(out)
@@ -83,7 +90,7 @@ def predict(
     """Predict a table with a fitted model; writes CSV to standard output."""
     import pandas as pd
 
-    from metasel.data._files import read_csv, read_parquet
+    from metasel.data import read_csv, read_parquet
 
     with user_errors():
         bundle = load_model(model_path)

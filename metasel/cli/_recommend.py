@@ -113,13 +113,14 @@ def evaluate_command(
     tables = result_tables(result)
     if as_json:
         payload = {"metric": result.metric, "n_datasets": result.n_datasets,
-                   "n_groups": result.n_groups,
+                   "n_groups": result.n_groups, "interval_coverage": result.interval_coverage,
                    **{name: json.loads(frame.to_json(orient="records")) for name, frame in tables.items()}}
         typer.echo(json.dumps(payload, indent=2))
         return
     console = Console()
     console.print(f"Leave-one-group-out on {result.n_datasets} datasets ({result.n_groups} groups), "
-                  f"metric {result.metric}; regrets in metric points x100.")
+                  f"metric {result.metric}; regrets in metric points x100; "
+                  f"{result.interval_coverage:.0%} of held-out scores fall in the 10-90% interval.")
     for name, frame in tables.items():
         table = Table(title=name)
         for column in frame.columns:

@@ -4,6 +4,7 @@ from metasel.data._arff import FolderItem, iter_arff_folder, load_arff, read_arf
 from metasel.data._bundled import SKLEARN_SETS, keel_names, load_keel, load_sklearn
 from metasel.data._clean import DataWarning, from_frame
 from metasel.data._dataset import Dataset, TaskType
+from metasel.data._files import read_csv, read_parquet
 from metasel.data._groups import group_key, keel_base_name, normalise_name
 from metasel.data._load import load_dataset
 from metasel.data._openml import load_openml, openml_suite_ids
@@ -27,4 +28,6 @@ __all__ = [
     "normalise_name",
     "openml_suite_ids",
     "read_arff",
+    "read_csv",
+    "read_parquet",
 ]

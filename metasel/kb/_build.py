@@ -30,11 +30,13 @@ import optuna
 import pandas as pd
 
 from metasel.data import Dataset
-from metasel.exceptions import LearnerError
+from metasel.exceptions import KnowledgeBaseError
 from metasel.kb._evaluate import (
     DEFAULT_FOLDS,
     DEFAULT_MAX_ROWS,
     EvaluationTask,
+    dataset_fingerprint,
+    failed_record,
     full_train_size,
     prepare_dataset,
     record_key,
@@ -122,6 +124,7 @@ def sampled_configs(learner: str, n: int, seed: int = 0) -> list[dict[str, Any]]
 class _Prepared:
     dataset_id: str
     dataset: Dataset  # subsampled to max_rows
+    key: str = ""  # dataset_fingerprint: what the sandboxes cache the table under
 
     @property
     def n_rows(self) -> int:
@@ -188,7 +191,7 @@ def _run_local(jobs: Iterable[tuple[_Prepared, EvaluationTask]], n_jobs: int,
 
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", pre_dispatch="2*n_jobs")
     yield from parallel(
-        delayed(run_sandboxed)(p.dataset_id, p.dataset, task, time_limit) for p, task in jobs
+        delayed(run_sandboxed)(p.key, p.dataset, task, time_limit) for p, task in jobs
     )
 
 
@@ -203,18 +206,104 @@ def _run_dask(jobs: Sequence[tuple[int, _Prepared, EvaluationTask]], time_limit:
     client = Client(scheduler or cluster)
     try:
         scattered: dict[str, Any] = {}
-        futures = []
+        submitted: dict[Any, tuple[_Prepared, EvaluationTask]] = {}
         for round_, p, task in jobs:
             if p.dataset_id not in scattered:
                 scattered[p.dataset_id] = client.scatter(p.dataset)
-            futures.append(client.submit(run_sandboxed, p.dataset_id, scattered[p.dataset_id], task,
-                                         time_limit, pure=False, priority=-round_))
-        for future in as_completed(futures):
-            yield future.result()
+            future = client.submit(run_sandboxed, p.key, scattered[p.dataset_id], task,
+                                   time_limit, pure=False, priority=-round_)
+            submitted[future] = (p, task)
+        for future in as_completed(list(submitted)):
+            p, task = submitted.pop(future)
+            try:
+                yield future.result()
+            except Exception as error:  # noqa: BLE001 - a lost worker fails one evaluation only
+                yield failed_record(task, p.n_rows, "failed", f"Dask task failed: {error!r}")
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _load_datasets(sources: Sequence[str | SourceSpec], filters: SourceFilter | None,
+                   max_datasets: int | None, max_rows: int | None, seed: int,
+                   report: BuildReport) -> list[tuple[Dataset, _Prepared]]:
+    """Load the sources: (full dataset, prepared copy) pairs; skip reasons go to ``report``."""
+    loaded: list[tuple[Dataset, _Prepared]] = []
+    for item in iter_sources(sources, filters):
+        if max_datasets is not None and len(loaded) >= max_datasets:
+            break
+        if item.dataset is None:
+            report.skipped[item.dataset_id] = item.reason or "not loaded"
+            continue
+        table = prepare_dataset(item.dataset, max_rows, seed)
+        prepared = _Prepared(item.dataset_id, table, dataset_fingerprint(item.dataset_id, table))
+        loaded.append((item.dataset, prepared))
+    return loaded
+
+
+def _register_datasets(writer: KBWriter, loaded: Sequence[tuple[Dataset, _Prepared]],
+                       skipped: dict[str, str], metafeatures: bool, seed: int) -> KBWriter:
+    """Write the rows of datasets new to the KB, and the skip reasons into its manifest."""
+    stored = writer.existing_dataset_ids()
+    rows = []
+    for full, prepared in loaded:
+        if prepared.dataset_id in stored:
+            continue
+        try:
+            rows.append(_dataset_row(prepared.dataset_id, full, metafeatures, seed))
+        except Exception as error:  # noqa: BLE001 - one dataset's meta-features never stop a build
+            logger.warning("meta-features of %s failed: %s", prepared.dataset_id, error)
+            rows.append(_dataset_row(prepared.dataset_id, full, False, seed))
+    if rows:
+        writer.write_datasets(pd.DataFrame(rows))
+    if not skipped:
+        return writer
+    known = writer.manifest.get("notes", {}).get("skipped_datasets", {})
+    merged = dict(sorted({**known, **skipped}.items()))
+    return KBWriter(writer.path, notes={"skipped_datasets": merged})
+
+
+def _pending(plan: Iterable[tuple[int, _Prepared, EvaluationTask]], stored: set[tuple],
+             report: BuildReport) -> list[tuple[int, _Prepared, EvaluationTask]]:
+    """The planned tasks the KB does not hold yet (and that their learner's guard allows)."""
+    jobs = []
+    for round_, p, task in plan:
+        limit = get_learner(task.learner).max_rows
+        if limit is not None and p.n_rows > limit:
+            continue
+        if record_key(task, p.n_rows) in stored:
+            report.already_stored += 1
+            continue
+        jobs.append((round_, p, task))
+    return jobs
+
+
+def _stream_to_store(results: Iterable[dict[str, Any]], writer: KBWriter, state: BuildProgress,
+                     report: BuildReport, progress: ProgressCallback | None,
+                     flush_seconds: float, compact_seconds: float | None) -> None:
+    """Write results as they arrive: at least every ``flush_seconds``, and when interrupted."""
+    buffer: list[dict[str, Any]] = []
+    last_flush = last_compact = time.monotonic()
+    try:
+        for record in results:
+            buffer.append(record)
+            state.done += 1
+            state.failed += record["status"] == "failed"
+            state.timeouts += record["status"] == "timeout"
+            state.last = record
+            if progress is not None:
+                progress(state)
+            if time.monotonic() - last_flush >= flush_seconds:
+                report.written += writer.write_evaluations(pd.DataFrame(buffer))
+                buffer, last_flush = [], time.monotonic()
+                if compact_seconds is not None and last_flush - last_compact >= compact_seconds:
+                    writer.compact()
+                    last_compact = time.monotonic()
+    finally:  # an interrupted build (Ctrl-C, an error) still keeps what it finished
+        if buffer:
+            report.written += writer.write_evaluations(pd.DataFrame(buffer))
+    report.failed, report.timeouts = state.failed, state.timeouts
 
 
 def build_kb(
@@ -251,77 +340,32 @@ def build_kb(
     for name in names:
         get_learner(name)
     if n_folds < 2:
-        raise LearnerError(f"n_folds must be at least 2 for cross-validation; got {n_folds}.")
+        raise KnowledgeBaseError(
+            f"A KB build needs n_folds >= 2 for cross-validation; got {n_folds}. Use 3 (the default)."
+        )
     writer = KBWriter(out)
     report = BuildReport(out=Path(out))
     stored = writer.existing_keys()
-    stored_datasets = writer.existing_dataset_ids()
-
-    prepared: list[_Prepared] = []
-    new_rows: list[dict[str, Any]] = []
-    for item in iter_sources(sources, filters):
-        if max_datasets is not None and len(prepared) >= max_datasets:
-            break
-        if item.dataset is None:
-            report.skipped[item.dataset_id] = item.reason or "not loaded"
-            continue
-        prepared.append(_Prepared(item.dataset_id, prepare_dataset(item.dataset, max_rows, seed)))
-        if item.dataset_id not in stored_datasets:
-            try:
-                new_rows.append(_dataset_row(item.dataset_id, item.dataset, metafeatures, seed))
-            except Exception as error:  # noqa: BLE001 - one dataset's meta-features never stop a build
-                logger.warning("meta-features of %s failed: %s", item.dataset_id, error)
-                new_rows.append(_dataset_row(item.dataset_id, item.dataset, False, seed))
-    if new_rows:
-        writer.write_datasets(pd.DataFrame(new_rows))
-    if report.skipped:  # the reasons stay with the KB, in its manifest
-        known = writer.manifest.get("notes", {}).get("skipped_datasets", {})
-        merged = {**known, **report.skipped}
-        writer = KBWriter(out, notes={"skipped_datasets": dict(sorted(merged.items()))})
+    loaded = _load_datasets(sources, filters, max_datasets, max_rows, seed, report)
+    writer = _register_datasets(writer, loaded, report.skipped, metafeatures, seed)
+    prepared = [p for _, p in loaded]
     report.datasets = [p.dataset_id for p in prepared]
+    del loaded  # the full tables are no longer needed; the prepared copies are
 
-    jobs = []
-    for round_, p, task in plan_tasks(prepared, names, n_configs=n_configs, n_folds=n_folds,
-                                      seed=seed, curve_sizes=curve_sizes):
-        limit = get_learner(task.learner).max_rows
-        if limit is not None and p.n_rows > limit:
-            continue
-        if record_key(task, p.n_rows) in stored:
-            report.already_stored += 1
-            continue
-        jobs.append((round_, p, task))
+    plan = plan_tasks(prepared, names, n_configs=n_configs, n_folds=n_folds, seed=seed,
+                      curve_sizes=curve_sizes)
+    jobs = _pending(plan, stored, report)
     state = BuildProgress(total=len(jobs), datasets=len(prepared), skipped_datasets=len(report.skipped))
     if progress is not None:
         progress(state)
     logger.info("KB build %s: %d evaluations to run, %d already stored, %d datasets (%d skipped)",
                 out, len(jobs), report.already_stored, len(prepared), len(report.skipped))
-
     if scheduler is not None or dask_workers:
         results = _run_dask(jobs, time_limit, scheduler, dask_workers)
     else:
         results = _run_local(((p, t) for _, p, t in jobs), n_jobs, time_limit)
-    buffer: list[dict[str, Any]] = []
-    last_flush = last_compact = time.monotonic()
-    try:
-        for record in results:
-            buffer.append(record)
-            state.done += 1
-            state.failed += record["status"] == "failed"
-            state.timeouts += record["status"] == "timeout"
-            state.last = record
-            if progress is not None:
-                progress(state)
-            if time.monotonic() - last_flush >= flush_seconds:
-                report.written += writer.write_evaluations(pd.DataFrame(buffer))
-                buffer, last_flush = [], time.monotonic()
-                if compact_seconds is not None and last_flush - last_compact >= compact_seconds:
-                    writer.compact()
-                    last_compact = time.monotonic()
-    finally:  # an interrupted build (Ctrl-C, an error) still keeps what it finished
-        if buffer:
-            report.written += writer.write_evaluations(pd.DataFrame(buffer))
+    _stream_to_store(results, writer, state, report, progress, flush_seconds, compact_seconds)
     if compact_seconds is not None:
         writer.compact()
-    report.failed, report.timeouts = state.failed, state.timeouts
     report.seconds = time.monotonic() - started
     return report

@@ -69,6 +69,18 @@ def prepare_dataset(dataset: Dataset, max_rows: int | None, seed: int) -> Datase
     return dataset.subsample(max_rows, random_state=seed)
 
 
+def dataset_fingerprint(dataset_id: str, dataset: Dataset) -> str:
+    """An id of the exact table (rows, values, labels): the sandbox's dataset cache key.
+
+    The id alone is not enough: the same dataset may be subsampled differently by two
+    builds that share a worker process.
+    """
+    values = pd.util.hash_pandas_object(dataset.X, index=False).to_numpy()
+    labels = pd.util.hash_pandas_object(dataset.y, index=False).to_numpy()
+    digest = int((values * 31 + labels).sum() % (1 << 61)) if len(values) else 0
+    return f"{dataset_id}|{dataset.shape[0]}x{dataset.shape[1]}|{digest:x}"
+
+
 def fold_ids(y: pd.Series, n_folds: int, seed: int) -> np.ndarray:
     """Test-fold number of every row: seeded stratified K-fold, shared by all learners.
 

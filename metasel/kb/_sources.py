@@ -33,7 +33,7 @@ from metasel.data import (
     load_sklearn,
     openml_suite_ids,
 )
-from metasel.data._files import read_csv, read_parquet
+from metasel.data import read_csv, read_parquet
 from metasel.exceptions import DataError, MetaselError, SourceNotFoundError
 
 logger = logging.getLogger(__name__)

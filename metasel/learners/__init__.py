@@ -14,11 +14,14 @@ from sklearn.pipeline import Pipeline
 from metasel.exceptions import LearnerError
 from metasel.learners._base import Learner, canonical_json, config_id
 from metasel.learners._proba import MarginProbaClassifier
-from metasel.learners._space import Param
+from metasel.learners._space import Cat, Float, Int, Param
 from metasel.learners._zoo import LEARNERS
 
 __all__ = [
     "LEARNERS",
+    "Cat",
+    "Float",
+    "Int",
     "Learner",
     "MarginProbaClassifier",
     "Param",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from metasel.meta._forest import ForestRanker
-from metasel.meta._model import DEFAULT_K, KNN_WEIGHT
+from metasel.meta._model import DEFAULT_K, INTERVAL_QUANTILES, KNN_WEIGHT, weighted_quantiles
 from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
 from metasel.meta._rankers import (
     AverageRank,
@@ -80,6 +80,8 @@ class LodoResult:
     per_dataset: pd.DataFrame  # dataset_id, method, regret
     probes: pd.DataFrame = field(default_factory=pd.DataFrame)
     warmstart: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: share of held-out (dataset, learner) scores inside the recommended interval
+    interval_coverage: float = float("nan")
 
 
 def _masked(U: np.ndarray, S: np.ndarray) -> np.ndarray:
@@ -108,10 +110,16 @@ def ranking_metrics(U: np.ndarray, S: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def probe_table(evaluations: pd.DataFrame, table: MetaTable, anchor: int) -> np.ndarray:
-    """(datasets x learners) score at the largest training size <= ``anchor`` (NaN if none)."""
+    """(datasets x learners) score at the largest training size <= ``anchor`` (NaN if none).
+
+    A probe must be cheap and must not be the final result in disguise: only training sizes
+    of at most half the final one (the size the table's score comes from) count. Without
+    this rule a 500-row dataset's "probe at 1,024 rows" would be its final score.
+    """
     sign = 1.0 if METRICS_HIGHER_IS_BETTER[table.metric] else -1.0
-    ev = evaluations[(evaluations["status"] == "ok") & (evaluations["train_size"] <= anchor)
-                     & evaluations[table.metric].notna()]
+    ok = evaluations[(evaluations["status"] == "ok") & evaluations[table.metric].notna()]
+    final = ok.groupby(["dataset_id", "learner"])["train_size"].transform("max")
+    ev = ok[(ok["train_size"] <= anchor) & (ok["train_size"] <= final / 2)]
     if ev.empty:
         return np.full(table.scores.shape, np.nan)
     largest = ev.groupby(["dataset_id", "learner"])["train_size"].transform("max")
@@ -194,6 +202,17 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
     return rows
 
 
+def _inside_interval(X_train: np.ndarray, S_train: np.ndarray, X_test: np.ndarray,
+                     S_test: np.ndarray) -> np.ndarray:
+    """1.0 where a held-out score falls in the interval MetaModel.rank would give, else 0.0."""
+    idx, dist = KNNRanker(k=DEFAULT_K).fit(X_train, S_train).neighbours(X_test)
+    near = np.transpose(S_train[idx], (0, 2, 1))  # test x learners x k
+    w = np.broadcast_to((1.0 / (dist + 1e-3))[:, None, :], near.shape)
+    bounds = weighted_quantiles(near, w, INTERVAL_QUANTILES)
+    hit = (S_test >= bounds[..., 0]) & (S_test <= bounds[..., 1])
+    return np.where(np.isnan(S_test), np.nan, hit.astype(float))
+
+
 def evaluate_lodo(
     kb: KnowledgeBaseLike | MetaTable,
     metric: str = "roc_auc",
@@ -209,6 +228,7 @@ def evaluate_lodo(
     S = table.scores.to_numpy(float)
     utilities = {name: np.full_like(S, np.nan) for name in methods}
     warm: list[dict] = []
+    inside = np.full(S.shape, np.nan)
     for _, train, test in logo_folds(table.groups):
         scaler = FeatureScaler.fit(table.features.iloc[train])
         X_train = scaler.transform(table.features.iloc[train])
@@ -217,6 +237,7 @@ def evaluate_lodo(
             utilities[name][test] = make().fit(X_train, S[train]).predict(X_test)
         neighbours, _ = KNNRanker(k=25).fit(X_train, S[train]).neighbours(X_test)
         warm.extend(_warm_rows(table, train, test, neighbours))
+        inside[test] = _inside_interval(X_train, S[train], X_test, S[test])
     per_method = {name: ranking_metrics(U, S) for name, U in utilities.items()}
     base_name = BASELINE if BASELINE in per_method else next(iter(per_method))
     baseline = float(np.nanmean(per_method[base_name]["best_of_top1"]))
@@ -242,4 +263,4 @@ def evaluate_lodo(
             ["proposed", "default", "random", "coverage"]].mean()
     return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
                       summary=summary, per_dataset=per_dataset, probes=probe_rows,
-                      warmstart=warm_frame)
+                      warmstart=warm_frame, interval_coverage=float(np.nanmean(inside)))

@@ -40,7 +40,7 @@ class ForestArrays:
             parts.append((np.where(leaf, -1, tree.children_left + offset),
                           np.where(leaf, -1, tree.children_right + offset),
                           np.where(leaf, 0, tree.feature), tree.threshold,
-                          tree.value[:, :, 0]))
+                          tree.value[:, :, 0].astype(np.float32)))  # halves the artifact
             roots.append(offset)
             offset += tree.node_count
         left, right, feature, threshold, value = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -57,7 +57,7 @@ class ForestArrays:
                 break
             go_left = X[rows, self.feature[node]] <= self.threshold[node]
             node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
-        return self.value[node].mean(axis=1)
+        return self.value[node].mean(axis=1, dtype=float)
 
     def to_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame({"left": self.left, "right": self.right, "feature": self.feature,
@@ -71,14 +71,14 @@ class ForestArrays:
         values = [c for c in frame.columns if c.startswith("v") and c[1:].isdigit()]
         return cls(frame["left"].to_numpy(np.int64), frame["right"].to_numpy(np.int64),
                    frame["feature"].to_numpy(np.int64), frame["threshold"].to_numpy(float),
-                   frame[values].to_numpy(float), np.flatnonzero(frame["root"].to_numpy(bool)))
+                   frame[values].to_numpy(np.float32), np.flatnonzero(frame["root"].to_numpy(bool)))
 
 
 @dataclass
 class ForestRanker:
     """Extra-trees regression of every learner's clipped relative score from meta-features."""
 
-    n_estimators: int = 100
+    n_estimators: int = 200
     min_samples_leaf: int = 3
     max_features: float = 0.5
     clip: float = 0.1

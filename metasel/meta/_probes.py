@@ -22,16 +22,20 @@ from metasel.meta._table import METRICS_HIGHER_IS_BETTER
 PRIOR_WEIGHT = 0.5
 
 
+def _row_max(values: np.ndarray) -> np.ndarray:
+    """Row-wise max ignoring NaN; 0 for rows without any value (no all-NaN warnings)."""
+    top = np.where(np.isnan(values), -np.inf, values).max(axis=1, keepdims=True)
+    return np.where(np.isfinite(top), top, 0.0)
+
+
 def combine_utilities(prior: np.ndarray, probes: np.ndarray, prior_weight: float = PRIOR_WEIGHT) -> np.ndarray:
     """Vectorised combination: (datasets x learners) prior utilities and probe scores (NaN =
     not probed) -> combined utilities; unprobed learners rank below every probed one."""
     prior = np.asarray(prior, float)
     probes = np.asarray(probes, float)
     probed = ~np.isnan(probes)
-    with np.errstate(all="ignore"):
-        p_rel = probes - np.nanmax(probes, axis=1, keepdims=True)
-        masked_prior = np.where(probed, prior, np.nan)
-        q_rel = prior - np.nanmax(masked_prior, axis=1, keepdims=True)
+    p_rel = probes - _row_max(probes)
+    q_rel = prior - _row_max(np.where(probed, prior, np.nan))
     combined = p_rel + prior_weight * q_rel
     # unprobed: below all probed ones, ordered by prior
     floor = np.nanmin(np.where(probed, combined, np.inf), axis=1, keepdims=True)

@@ -159,10 +159,6 @@ class LGBMRanker:
         pred = self._booster().predict(self.design(X), num_threads=1)
         return np.asarray(pred).reshape(X.shape[0], self.n_learners_)
 
-    def contributions(self, design_rows: np.ndarray) -> np.ndarray:
-        """Per-feature contributions (SHAP values) for rows of :meth:`design`."""
-        return np.asarray(self._booster().predict(design_rows, pred_contrib=True, num_threads=1))
-
 
 @dataclass
 class BlendRanker:

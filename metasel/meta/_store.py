@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from metasel.exceptions import ArtifactVersionError, KnowledgeBaseError
-from metasel.meta._model import MetaModel
 from metasel.meta._forest import ForestArrays, ForestRanker
+from metasel.meta._model import MetaModel
 from metasel.meta._scaling import FeatureScaler
 from metasel.meta._warmstart import WarmStarter
 

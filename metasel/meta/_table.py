@@ -23,7 +23,8 @@ ID_COLUMNS = (
 )
 METRICS_HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "balanced_accuracy": True,
                             "log_loss": False}
-#: A dataset enters the table only when at least this share of the learners have a score.
+#: A dataset enters the table only when at least this share of the learners measured on its
+#: source have a score.
 MIN_LEARNER_COVERAGE = 0.9
 #: ... and at least this share of its meta-features are known (LCDB lacks qualities for some).
 MIN_FEATURE_COVERAGE = 0.5
@@ -110,10 +111,16 @@ def build_meta_table(
         .reset_index(drop=True)
     )
     scores = configs.groupby(["dataset_id", "learner"])["score"].max().unstack("learner")
-    coverage = scores.notna().mean(axis=1)
-    scores = scores.loc[coverage >= min_coverage].sort_index()
     datasets = kb.datasets.set_index("dataset_id")
     scores = scores.loc[scores.index.intersection(datasets.index)]
+    # coverage against the learners measured on datasets of the same source: KB parts cover
+    # different learner sets (LCDB has no lightgbm, our builds have no lcdb_* learners)
+    source = (datasets.loc[scores.index, "source"] if "source" in datasets
+              else pd.Series("", index=scores.index))
+    measured = scores.notna()
+    per_source = measured.groupby(source.to_numpy()).transform("any").sum(axis=1)
+    coverage = measured.sum(axis=1) / per_source.clip(lower=1)
+    scores = scores.loc[coverage >= min_coverage].sort_index()
     feature_cols = [c for c in datasets.columns if c not in ID_COLUMNS
                     and pd.api.types.is_numeric_dtype(datasets[c])]
     features = datasets.loc[scores.index, feature_cols].astype(float)

@@ -68,9 +68,9 @@ class WarmStarter:
             if len(shared):
                 wide = wide[shared]
             relative = wide.to_numpy() - np.nanmax(wide.to_numpy(), axis=1, keepdims=True)
-            neutral = np.nanmedian(np.where(np.isnan(relative), np.nan, relative), axis=1,
-                                   keepdims=True)
-            relative = np.where(np.isnan(relative), np.nan_to_num(neutral), relative)
+            # a configuration not run on a dataset counts as that dataset's median one
+            neutral = np.nan_to_num(np.nanmedian(relative, axis=1, keepdims=True))
+            relative = np.where(np.isnan(relative), neutral, relative)
             picked = greedy_portfolio(relative, size)
             portfolios[str(learner)] = [str(wide.columns[i]) for i in picked]
         slim = table[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)

@@ -18,7 +18,11 @@ T = TypeVar("T")
 
 
 class BudgetExceeded(Exception):
-    """A unit of work was cut, or not started, because its deadline passed."""
+    """A unit of work was cut (``cut=True``), or not started, because of its deadline."""
+
+    def __init__(self, message: str, *, cut: bool = False) -> None:
+        super().__init__(message)
+        self.cut = cut
 
 
 @dataclass
@@ -74,7 +78,8 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        raise BudgetExceeded(f"{what}: cut after {timeout:.1f} s (it would overrun the budget)")
+        raise BudgetExceeded(f"{what}: cut after {timeout:.1f} s (it would overrun the budget)",
+                             cut=True)
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]

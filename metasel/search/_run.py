@@ -105,10 +105,11 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
     splits = make_splits(y, settings.cv, settings.random_state)
     train_share = len(splits[0][0]) / len(y)
     slack = RESERVE_SLACK_S + RESERVE_SLACK_SHARE * deadline.budget
+    refits = 2 if settings.ensemble_size > 1 else 1  # room for an ensemble, then the best
     result = run_study(study, plan.learners, X, y, splits=splits, metric=settings.metric,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
                        n_jobs=settings.n_jobs, progress=settings.progress,
-                       reserve=lambda best: _refit_estimate(best, train_share) + slack)
+                       reserve=lambda best: refits * _refit_estimate(best, train_share) + slack)
     model, kind, members = _final_model(result, probes, X, y, settings, deadline, train_share)
     best = result.best
     return SearchOutcome(
@@ -164,14 +165,18 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
             members = [result.candidates[i] for i in selection.members]
             attempts.append(("ensemble", members, selection.weights[selection.members]))
         attempts.append(("refit", [result.best], np.ones(1)))
-    for kind, members, weights in attempts:
+    for position, (kind, members, weights) in enumerate(attempts):
         cost = sum(_refit_estimate(m, train_share) for m in members)
-        if cost > deadline.remaining():
+        # an ensemble attempt must leave time for the single refit after it
+        keep = 0.0 if position == len(attempts) - 1 else _refit_estimate(result.best,
+                                                                         train_share)
+        if cost > deadline.remaining() - keep:
             continue
         ensemble = WeightedEnsemble([make_model(m.learner, m.params) for m in members],
                                     list(weights), n_classes)
         try:
-            run_with_timeout(lambda e=ensemble: e.fit(X, y), deadline.remaining(), "refit")
+            run_with_timeout(lambda e=ensemble: e.fit(X, y), deadline.remaining() - keep,
+                             "refit")
         except BudgetExceeded:
             continue
         except Exception as error:  # noqa: BLE001 - fall back to a cheaper final model

@@ -157,6 +157,9 @@ def run_study(
     n_classes = int(y.max()) + 1
     fold_times: dict[str, list[float]] = {}
 
+    def banned(name: str) -> bool:
+        return failures.get(name, 0) >= MAX_LEARNER_FAILURES and name not in successes
+
     def time_left() -> float:
         return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
 
@@ -167,9 +170,11 @@ def run_study(
             params = {**params, **trial.user_attrs[_PARAMS_ATTR]}
         source = trial.user_attrs.get(_SOURCE_ATTR, "search")
         trial.set_user_attr("params", params)
-        if failures.get(name, 0) >= MAX_LEARNER_FAILURES and name not in successes:
+        if banned(name):
             _record(result, trial.number, name, params, math.nan, 0, 0, source, "skipped",
                     "learner banned after repeated failures")
+            if all(banned(other) for other in learners):
+                study.stop()
             raise optuna.TrialPruned()
 
         def on_fold(step: int, running: float) -> None:
@@ -182,7 +187,7 @@ def run_study(
         left = time_left()
         hard = deadline.sub(min(left, max(MIN_TRIAL_S, HARD_TRIAL_SHARE * left)))
         soft = deadline.sub(min(left, max(MIN_TRIAL_S, TRIAL_SHARE * left)))
-        known = fold_times.get(name)
+        known = fold_times.get(name) or [t for times in fold_times.values() for t in times]
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
@@ -193,8 +198,9 @@ def run_study(
                     source, "pruned")
             raise
         except BudgetExceeded as error:
-            failures[name] = failures.get(name, 0) + (MAX_LEARNER_FAILURES if "cut after"
-                                                      in str(error) else 0)
+            # a learner cut while running is banned at once (it may hang); one that was
+            # merely not started for lack of time is not at fault
+            failures[name] = failures.get(name, 0) + (MAX_LEARNER_FAILURES if error.cut else 0)
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
                     source, "timeout", str(error))
             raise _TrialFailed(str(error)) from error

@@ -240,3 +240,41 @@ def test_probe_is_never_the_final_score_in_disguise() -> None:
     # the final size is 400: a probe "at <= 1024 rows" may use at most 200 rows
     assert probe_table(evaluations, table, 1024)[0, 0] == pytest.approx(0.7)
     assert np.isnan(probe_table(evaluations, table, 64)[0, 0])
+
+
+def test_expected_best_of_random_matches_enumeration() -> None:
+    from itertools import combinations
+
+    from metasel.meta._evaluation import _expected_best_of_random
+
+    scores = np.array([0.1, 0.5, 0.9, 0.3])
+    pairs = np.mean([max(p) for p in combinations(scores, 2)])
+    assert _expected_best_of_random(scores, 2) == pytest.approx(pairs)
+    assert _expected_best_of_random(scores, 1) == pytest.approx(scores.mean())
+
+
+def test_warm_start_evaluation_finds_the_config_that_wins_everywhere() -> None:
+    from metasel.meta import MetaTable
+
+    ids = pd.Index([f"d{i}" for i in range(4)], name="dataset_id")
+    rng = np.random.default_rng(0)
+    quality = {"good": 0.0, "mid": -0.05, "bad": -0.2, "dflt": -0.1}
+    rows = [
+        {"dataset_id": d, "learner": "lightgbm", "config_id": c, "params": json.dumps({"p": c}),
+         "score": 0.8 + q + 0.01 * i, "origin": "default" if c == "dflt" else "sampled"}
+        for i, d in enumerate(ids) for c, q in quality.items()
+    ]
+    configs = pd.DataFrame(rows).sort_values(["dataset_id", "score"], ascending=[True, False])
+    table = MetaTable(
+        metric="accuracy",
+        features=pd.DataFrame(rng.normal(size=(4, 3)), index=ids, columns=["a", "b", "c"]),
+        scores=pd.DataFrame({"lightgbm": configs.groupby("dataset_id")["score"].max(),
+                             "rf": [0.7, 0.9, 0.7, 0.9]}, index=ids),
+        info=pd.DataFrame({"name": ids, "source": "x", "group": ids}, index=ids),
+        configs=configs.reset_index(drop=True),
+    )
+    warm = evaluate_lodo(table, methods={"single_best": SingleBest}, probes=False).warmstart
+    first = warm.set_index("n").loc[1]
+    assert first["proposed"] == pytest.approx(0.0)
+    assert first["default"] == pytest.approx(0.1)
+    assert first["random"] > 0.05

@@ -18,6 +18,12 @@ _SCORING = {"roc_auc": "roc_auc", "accuracy": "accuracy",
             "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
 
 
+#: Compact column names for the terminal (the JSON and the benchmark files keep the long ones).
+_SHORT = {"regret_mean": "regret", "regret_median": "median", "closed_gap": "gap",
+          "spearman": "rho", "best_of_top1": "top1", "best_of_top3": "top3",
+          "best_of_top5": "top5", "coverage": "cover"}
+
+
 def register(app: typer.Typer) -> None:
     app.command("recommend")(recommend_command)
     app.command("evaluate")(evaluate_command)
@@ -122,6 +128,7 @@ def evaluate_command(
                   f"metric {result.metric}; regrets in metric points x100; "
                   f"{result.interval_coverage:.0%} of held-out scores fall in the 10-90% interval.")
     for name, frame in tables.items():
+        frame = frame.rename(columns=_SHORT)
         table = Table(title=name)
         for column in frame.columns:
             table.add_column(str(column))

@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import gammaln
 
 from metasel.meta._forest import ForestRanker
-from metasel.meta._model import DEFAULT_K, INTERVAL_QUANTILES, KNN_WEIGHT, weighted_quantiles
+from metasel.meta._model import (
+    DEFAULT_K,
+    INTERVAL_QUANTILES,
+    KNN_WEIGHT,
+    measured_neighbours,
+    weighted_quantiles,
+)
 from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
 from metasel.meta._rankers import (
     AverageRank,
@@ -38,7 +45,7 @@ TOP_KS = (1, 3, 5)
 PROBE_ANCHORS = (256, 512, 1024)
 PROBE_KS = (1, 3, 5)
 WARM_NS = (1, 5, 10)
-PRIOR_WEIGHTS = tuple(sorted({0.0, 0.1, 0.25, PRIOR_WEIGHT}))
+PRIOR_WEIGHTS = tuple(sorted({0.0, 0.25, PRIOR_WEIGHT, 1.0}))
 
 
 def meta_model_ranker(random_state: int = 0) -> Ranker:
@@ -99,7 +106,7 @@ def ranking_metrics(U: np.ndarray, S: np.ndarray) -> dict[str, np.ndarray]:
     worst = np.nanmin(S, axis=1)
     with np.errstate(all="ignore"):
         gain = np.nan_to_num((S - worst[:, None]) / (best - worst)[:, None])
-    discount = 1.0 / np.log2(np.arange(2, 5))
+    discount = 1.0 / np.log2(np.arange(2, 2 + min(3, S.shape[1])))
     dcg = (np.take_along_axis(gain, order, 1)[:, :3] * discount).sum(1)
     ideal = (-np.sort(-gain, axis=1)[:, :3] * discount).sum(1)
     out["ndcg3"] = np.where(ideal > 0, dcg / np.where(ideal > 0, ideal, 1), 1.0)
@@ -160,8 +167,6 @@ def _expected_best_of_random(scores: np.ndarray, n: int) -> float:
     n = min(n, m)
     # P(max is the i-th smallest) = C(i-1, n-1) / C(m, n), i = n..m
     i = np.arange(1, m + 1)
-    from scipy.special import gammaln
-
     with np.errstate(all="ignore"):
         logp = (gammaln(i) - gammaln(n) - gammaln(i - n + 1)) - (
             gammaln(m + 1) - gammaln(n + 1) - gammaln(m - n + 1))
@@ -205,10 +210,8 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
 def _inside_interval(X_train: np.ndarray, S_train: np.ndarray, X_test: np.ndarray,
                      S_test: np.ndarray) -> np.ndarray:
     """1.0 where a held-out score falls in the interval MetaModel.rank would give, else 0.0."""
-    idx, dist = KNNRanker(k=DEFAULT_K).fit(X_train, S_train).neighbours(X_test)
-    near = np.transpose(S_train[idx], (0, 2, 1))  # test x learners x k
-    w = np.broadcast_to((1.0 / (dist + 1e-3))[:, None, :], near.shape)
-    bounds = weighted_quantiles(near, w, INTERVAL_QUANTILES)
+    pairs = [measured_neighbours(X_train, S_train, x, DEFAULT_K) for x in X_test]
+    bounds = np.stack([weighted_quantiles(near, w, INTERVAL_QUANTILES) for near, w in pairs])
     hit = (S_test >= bounds[..., 0]) & (S_test <= bounds[..., 1])
     return np.where(np.isnan(S_test), np.nan, hit.astype(float))
 

@@ -64,6 +64,20 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float,
     return np.stack(out, -1)
 
 
+def measured_neighbours(train_X: np.ndarray, train_S: np.ndarray, x: np.ndarray,
+                        k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per learner, the scores on the ``k`` datasets nearest to ``x`` *where that learner was
+    measured* (KB parts cover different learners), and their inverse-distance weights;
+    both (learners x k)."""
+    dist = np.sqrt(((train_X - x) ** 2).sum(axis=1))
+    measured = ~np.isnan(train_S)
+    k = min(k, len(dist))
+    order = np.argsort(np.where(measured, dist[:, None], np.inf), axis=0, kind="stable")[:k]
+    near = np.take_along_axis(train_S, order, axis=0).T
+    weights = np.where(np.isnan(near), 0.0, 1.0 / (dist[order].T + 1e-3))
+    return near, weights
+
+
 @dataclass
 class MetaModel:
     """Everything needed to rank learners for new meta-features, as plain arrays and tables."""
@@ -117,12 +131,10 @@ class MetaModel:
             )
         X = self.scaler.transform(metafeatures)
         utility = self.utilities(X)[0]
-        idx, dist = self._knn().neighbours(X)
-        near = self.train_scores[idx[0]]  # k x learners
-        w = np.broadcast_to((1.0 / (dist[0] + 1e-3))[:, None], near.shape).T
+        near, w = measured_neighbours(self.train_X, self.train_scores, X[0], self.k)
         with np.errstate(all="ignore"):
-            mean = np.nansum(near.T * w, 1) / np.where(np.isnan(near.T), 0, w).sum(1)
-        bounds = weighted_quantiles(near.T, w, INTERVAL_QUANTILES)
+            mean = np.nansum(near * w, 1) / np.where(np.isnan(near), 0, w).sum(1)
+        bounds = weighted_quantiles(near, w, INTERVAL_QUANTILES)
         sign = 1.0 if self.higher_is_better else -1.0
         low, high = np.sort(sign * bounds, axis=1).T
         frame = pd.DataFrame({"learner": self.learners, "utility": utility,
@@ -160,7 +172,7 @@ class MetaModel:
         return [dict(self.warm.params.get(c, {})) for c in self.warm.propose(learner, ids, n)]
 
     def save(self, path: str | Path) -> Path:
-        """Write this model as JSON + LightGBM text + parquet into folder ``path``."""
+        """Write this model as JSON + parquet (no pickle) into folder ``path``."""
         from metasel.meta._store import save_meta_model
 
         return save_meta_model(self, path)

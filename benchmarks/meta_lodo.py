@@ -94,13 +94,19 @@ def plot(frames: pd.DataFrame, path: Path) -> None:
     axes[0].set_title("Closed gap (single best = 0, oracle = 1), meta-features only")
     axes[0].legend(fontsize=8)
     axes[0].tick_params(axis="x", rotation=30)
-    for (part, metric, method, anchor), rows in probes.groupby(["part", "metric", "method", "anchor"]):
-        if method == "probe_only" or method.endswith(f"w={PRIOR_WEIGHT:g})"):
-            axes[1].plot(rows["probed"], rows["closed_gap"], marker=".",
-                         ls="-" if method == "probe_only" else "--",
-                         label=f"{part}:{metric} {method} @{int(anchor)} rows")
-    axes[1].set_title("Prior + learning-curve probes: closed gap by probe budget")
-    axes[1].legend(fontsize=6)
+    if not probes.empty:  # one part keeps the plot readable: LCDB accuracy, the reference
+        first = probes.iloc[0]
+        reference = probes[(probes["part"] == "lcdb") & (probes["metric"] == "accuracy")]
+        if reference.empty:
+            reference = probes[(probes["part"] == first["part"]) & (probes["metric"] == first["metric"])]
+        for (method, anchor), rows in reference.groupby(["method", "anchor"]):
+            if method == "probe_only" or method.endswith(f"w={PRIOR_WEIGHT:g})"):
+                axes[1].plot(rows["probed"], rows["closed_gap"], marker=".",
+                             ls="-" if method == "probe_only" else "--",
+                             label=f"{method} @{int(anchor)} rows")
+        axes[1].set_title(f"{reference['part'].iloc[0]}:{reference['metric'].iloc[0]} - "
+                          "prior + probes of the prior's top-K learners")
+        axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

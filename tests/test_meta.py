@@ -213,7 +213,10 @@ def test_rank_gives_intervals_around_expected_scores(model: MetaModel, lcdb_kb: 
     mf = lcdb_kb.datasets.set_index("dataset_id").iloc[0]
     ranking = model.rank(mf)
     assert list(ranking["utility"]) == sorted(ranking["utility"], reverse=True)
-    assert (ranking["low"] <= ranking["high"]).all()
+    # the expected score agrees with the order users see
+    assert ranking["expected_score"].is_monotonic_decreasing
+    assert (ranking["low"] <= ranking["expected_score"]).all()
+    assert (ranking["expected_score"] <= ranking["high"]).all()
     assert model.drivers(mf, ranking["learner"].iloc[0])
     near = model.nearest(mf, 3)
     assert near["distance"].is_monotonic_increasing and len(near) == 3

@@ -1,11 +1,13 @@
 """Meta-models trained on a knowledge base: which learner and configurations to try first.
 
-``MetaModel.fit(kb, metric)`` learns rankers and warm-start proposals;
+``MetaModel.fit(kb, metric)`` learns the ranker and warm-start proposals (``MetaModel.default()``
+loads the shipped one); ``metasel.recommend`` turns it into user-facing recommendations;
 ``evaluate_lodo(kb, metric)`` measures every method under leave-one-group-out;
 ``combine_prior_with_probes`` merges the prior with cheap learning-curve probes.
 """
 
-from metasel.meta._evaluation import LodoResult, evaluate_lodo
+from metasel.meta._evaluation import LodoResult, default_methods, evaluate_lodo, logo_folds
+from metasel.meta._forest import ForestRanker
 from metasel.meta._model import MetaModel, kb_fingerprint
 from metasel.meta._probes import combine_prior_with_probes, combine_utilities
 from metasel.meta._rankers import AverageRank, BlendRanker, KNNRanker, LGBMRanker, SingleBest
@@ -18,6 +20,7 @@ __all__ = [
     "AverageRank",
     "BlendRanker",
     "FeatureScaler",
+    "ForestRanker",
     "KNNRanker",
     "LGBMRanker",
     "LodoResult",
@@ -28,8 +31,10 @@ __all__ = [
     "build_meta_table",
     "combine_prior_with_probes",
     "combine_utilities",
+    "default_methods",
     "evaluate_lodo",
     "greedy_portfolio",
     "kb_fingerprint",
+    "logo_folds",
     "result_tables",
 ]

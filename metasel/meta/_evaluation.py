@@ -15,13 +15,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from metasel.meta._forest import ForestRanker
-from metasel.meta._model import (
-    DEFAULT_K,
-    INTERVAL_QUANTILES,
-    KNN_WEIGHT,
-    measured_neighbours,
-    weighted_quantiles,
-)
+from metasel.meta._model import DEFAULT_K, KNN_WEIGHT, score_intervals
 from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
 from metasel.meta._rankers import (
     AverageRank,
@@ -208,11 +202,11 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
 
 
 def _inside_interval(X_train: np.ndarray, S_train: np.ndarray, X_test: np.ndarray,
-                     S_test: np.ndarray) -> np.ndarray:
+                     S_test: np.ndarray, U_test: np.ndarray) -> np.ndarray:
     """1.0 where a held-out score falls in the interval MetaModel.rank would give, else 0.0."""
-    pairs = [measured_neighbours(X_train, S_train, x, DEFAULT_K) for x in X_test]
-    bounds = np.stack([weighted_quantiles(near, w, INTERVAL_QUANTILES) for near, w in pairs])
-    hit = (S_test >= bounds[..., 0]) & (S_test <= bounds[..., 1])
+    stats = np.stack([score_intervals(X_train, S_train, x, u, DEFAULT_K)
+                      for x, u in zip(X_test, U_test, strict=True)])
+    hit = (S_test >= stats[..., 1]) & (S_test <= stats[..., 2])
     return np.where(np.isnan(S_test), np.nan, hit.astype(float))
 
 
@@ -240,7 +234,9 @@ def evaluate_lodo(
             utilities[name][test] = make().fit(X_train, S[train]).predict(X_test)
         neighbours, _ = KNNRanker(k=25).fit(X_train, S[train]).neighbours(X_test)
         warm.extend(_warm_rows(table, train, test, neighbours))
-        inside[test] = _inside_interval(X_train, S[train], X_test, S[test])
+        if "meta_model" in utilities:
+            inside[test] = _inside_interval(X_train, S[train], X_test, S[test],
+                                            utilities["meta_model"][test])
     per_method = {name: ranking_metrics(U, S) for name, U in utilities.items()}
     base_name = BASELINE if BASELINE in per_method else next(iter(per_method))
     baseline = float(np.nanmean(per_method[base_name]["best_of_top1"]))
@@ -266,4 +262,5 @@ def evaluate_lodo(
             ["proposed", "default", "random", "coverage"]].mean()
     return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
                       summary=summary, per_dataset=per_dataset, probes=probe_rows,
-                      warmstart=warm_frame, interval_coverage=float(np.nanmean(inside)))
+                      warmstart=warm_frame, interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()
+                      else float("nan"))

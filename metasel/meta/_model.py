@@ -3,7 +3,9 @@
 The ranking comes from a multi-output extra-trees regression of each learner's (clipped)
 score relative to the best learner, optionally blended with the k-nearest-datasets ranker;
 this won the leave-one-group-out comparison (benchmarks/results/meta_lodo.md). The expected
-score and its interval come from the nearest datasets' actual scores, and warm-start
+score is the nearest datasets' best score plus the ranker's predicted gap to the best
+(so it agrees with the ranking), its interval the spread of the learner's scores on the
+nearest datasets where it was measured, and warm-start
 configurations from their best configurations and a greedy portfolio.
 Saving/loading lives in :mod:`metasel.meta._store`.
 """
@@ -78,6 +80,28 @@ def measured_neighbours(train_X: np.ndarray, train_S: np.ndarray, x: np.ndarray,
     return near, weights
 
 
+def score_intervals(train_X: np.ndarray, train_S: np.ndarray, x: np.ndarray,
+                    utility: np.ndarray, k: int) -> np.ndarray:
+    """(learners x 3) expected score, low, high in oriented units (higher is better).
+
+    The centre is consistent with the ranking: the nearest datasets' mean best score plus
+    the ranker's predicted score relative to the best (``utility``). The spread is that of
+    the learner's scores on its nearest measured datasets (10th-90th weighted percentile).
+    """
+    dist = np.sqrt(((train_X - x) ** 2).sum(axis=1))
+    nearest = np.argsort(dist, kind="stable")[: min(k, len(dist))]
+    weights = 1.0 / (dist[nearest] + 1e-3)
+    best_level = float((np.nanmax(train_S[nearest], axis=1) * weights).sum() / weights.sum())
+    near, w = measured_neighbours(train_X, train_S, x, k)
+    with np.errstate(all="ignore"):
+        mean = np.nansum(near * w, 1) / w.sum(1)
+    low, high = weighted_quantiles(near, w, INTERVAL_QUANTILES).T
+    # a low outlier can pull the mean below the 10th percentile: keep the centre inside
+    below, above = np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)
+    expected = best_level + utility
+    return np.column_stack([expected, expected - below, expected + above])
+
+
 @dataclass
 class MetaModel:
     """Everything needed to rank learners for new meta-features, as plain arrays and tables."""
@@ -131,14 +155,11 @@ class MetaModel:
             )
         X = self.scaler.transform(metafeatures)
         utility = self.utilities(X)[0]
-        near, w = measured_neighbours(self.train_X, self.train_scores, X[0], self.k)
-        with np.errstate(all="ignore"):
-            mean = np.nansum(near * w, 1) / np.where(np.isnan(near), 0, w).sum(1)
-        bounds = weighted_quantiles(near, w, INTERVAL_QUANTILES)
+        stats = score_intervals(self.train_X, self.train_scores, X[0], utility, self.k)
         sign = 1.0 if self.higher_is_better else -1.0
-        low, high = np.sort(sign * bounds, axis=1).T
+        low, high = np.sort(sign * stats[:, 1:], axis=1).T
         frame = pd.DataFrame({"learner": self.learners, "utility": utility,
-                              "expected_score": sign * mean, "low": low, "high": high})
+                              "expected_score": sign * stats[:, 0], "low": low, "high": high})
         return frame.sort_values("utility", ascending=False, kind="stable").reset_index(drop=True)
 
     def nearest(self, metafeatures: pd.Series, n: int = 5) -> pd.DataFrame:

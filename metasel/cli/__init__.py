@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from metasel.cli import _describe, _kb
+from metasel.cli import _describe, _fit, _kb, _recommend
 
 app = typer.Typer(
     name="metasel",
@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_describe, _kb):
+for _module in (_describe, _recommend, _fit, _kb):
     _module.register(app)
 
 

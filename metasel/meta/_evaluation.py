@@ -183,7 +183,7 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
         near = [str(d) for d in ids[train][neighbours[j]]]
         for learner, cfg in mine.groupby("learner"):
             sampled = cfg[cfg["origin"] == "sampled"]
-            if len(sampled) < 2:
+            if sampled.empty or cfg["config_id"].nunique() < 2:
                 continue
             score = cfg.groupby("config_id")["score"].max()
             best = score.max()
@@ -197,6 +197,7 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
                     "coverage": len(got) / max(1, min(n, len(proposed))),
                     "default": best - default.max() if len(default) else np.nan,
                     "random": best - _expected_best_of_random(sampled["score"].to_numpy(), n),
+                    "known_configs": cfg["config_id"].nunique(),
                 })
     return rows
 
@@ -258,8 +259,10 @@ def evaluate_lodo(
         probe_rows = _probe_rows(utilities[prior_name], S, kb.evaluations, table, baseline)
     warm_frame = pd.DataFrame(warm)
     if not warm_frame.empty:
-        warm_frame = warm_frame.groupby("n", as_index=False)[
-            ["proposed", "default", "random", "coverage"]].mean()
+        pairs = warm_frame.groupby("n").size().rename("pairs")
+        warm_frame = warm_frame.groupby("n")[
+            ["proposed", "default", "random", "coverage", "known_configs"]].mean()
+        warm_frame = warm_frame.join(pairs).reset_index()
     return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
                       summary=summary, per_dataset=per_dataset, probes=probe_rows,
                       warmstart=warm_frame, interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()

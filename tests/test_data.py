@@ -90,7 +90,8 @@ def test_rows_with_missing_labels_are_dropped_with_a_warning():
 
 def test_no_usable_feature_is_refused():
     X = pd.DataFrame({"c": [1, 1, 1, 1], "e": [np.nan] * 4})
-    with pytest.raises(DataError, match="No usable feature"):
+    with pytest.warns(DataWarning, match="constant"), \
+            pytest.raises(DataError, match="No usable feature"):
         from_frame(X, [0, 1, 0, 1])
 
 

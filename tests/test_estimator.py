@@ -326,6 +326,7 @@ def test_a_metric_without_its_own_shipped_meta_model_still_starts_warm():
     (np.arange(12.0).reshape(6, 2), [0.1, 0.5, 0.2, 0.7, 0.9, 0.3], "continuous"),
     (np.arange(6.0).reshape(3, 2), [0, 1], "same number of samples"),
 ])
+@pytest.mark.filterwarnings("ignore::metasel.data.DataWarning")  # dropped columns come first
 def test_unusable_tables_are_rejected_before_any_search(X, y, match):
     with pytest.raises(ValueError, match=match):
         tiny().fit(X, y)

@@ -32,8 +32,9 @@ from metasel.data import (
     load_openml,
     load_sklearn,
     openml_suite_ids,
+    read_csv,
+    read_parquet,
 )
-from metasel.data import read_csv, read_parquet
 from metasel.exceptions import DataError, MetaselError, SourceNotFoundError
 
 logger = logging.getLogger(__name__)

@@ -79,7 +79,8 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
         under the working directory). Meta-features are then extracted after the search,
         outside the budget.
     verbose : int; 1 logs progress, 2 also lets Optuna log every trial.
-    callback : optional callable receiving a progress dict after every trial.
+    callback : optional callable receiving a progress dict after every trial; returning
+        True stops the search there (e.g. once a target score is reached).
 
     Attributes
     ----------
@@ -92,7 +93,7 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
                  random_state: int | None = None, meta_model: Any = None,
                  warm_start: bool = True, ensemble_size: int = 10, storage: str | None = None,
                  remember: bool = False, verbose: int = 0,
-                 callback: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 callback: Callable[[dict[str, Any]], bool | None] | None = None) -> None:
         self.time_budget = time_budget
         self.n_trials = n_trials
         self.metric = metric
@@ -195,12 +196,11 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
             if self.storage else None, probes=bool(self.warm_start), progress=self._progress,
         )
 
-    def _progress(self, event: dict[str, Any]) -> None:
+    def _progress(self, event: dict[str, Any]) -> bool:
         if self.verbose:
             logger.info("trial %(n_trials)d: best %(best_learner)s %(best_score).4f, "
                         "%(remaining).1f s left", event)
-        if self.callback is not None:
-            self.callback(event)
+        return self.callback is not None and self.callback(event) is True
 
     # ------------------------------------------------------------------------- predict
     def predict_proba(self, X) -> np.ndarray:  # noqa: N803

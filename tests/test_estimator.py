@@ -312,6 +312,14 @@ def test_callback_reports_progress_after_every_trial():
     assert all(e["remaining"] >= 0 for e in events)
 
 
+def test_a_callback_returning_true_stops_the_search():
+    X, y = make_classification(n_samples=120, n_features=5, random_state=0)
+    events = []
+    model = tiny(n_trials=6, callback=lambda e: events.append(e) or e["n_trials"] == 2).fit(X, y)
+    assert len(events) == 2 and (model.leaderboard_["source"] != "probe").sum() == 2
+    assert model.best_estimator_ is not None
+
+
 def test_a_metric_without_its_own_shipped_meta_model_still_starts_warm():
     X, y = make_classification(n_samples=150, n_features=5, random_state=0)
     model = MetaSelClassifier(time_budget=6, n_trials=2, cv=2, metric="balanced_accuracy",

@@ -32,6 +32,7 @@ from metasel.search._plan import Plan
 from metasel.search._probes import ProbeOutcome, run_probes
 from metasel.search._study import (
     Candidate,
+    Progress,
     SearchResult,
     TrialRecord,
     enqueue_warm_starts,
@@ -70,7 +71,7 @@ class SearchSettings:
     storage: str | None = None
     study_name: str | None = None
     probes: bool = True
-    progress: Callable[[dict[str, Any]], None] | None = None
+    progress: Progress | None = None
 
 
 @dataclass

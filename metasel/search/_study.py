@@ -38,7 +38,8 @@ MAX_LEARNER_FAILURES = 2
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
 
 ModelFactory = Callable[[str, dict[str, Any]], BaseEstimator]
-Progress = Callable[[dict[str, Any]], None]
+#: called after every trial with a progress dict; a true return value stops the study
+Progress = Callable[[dict[str, Any]], bool | None]
 
 
 class _TrialFailed(Exception):
@@ -222,9 +223,8 @@ def run_study(
         return evaluation.score
 
     def stop_when_due(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if progress is not None:
-            progress(_progress_event(result, deadline))
-        if time_left() <= 0.05:
+        wants_stop = progress is not None and progress(_progress_event(result, deadline))
+        if wants_stop or time_left() <= 0.05:
             study.stop()
 
     if time_left() > 0.05:

@@ -23,6 +23,7 @@ from metasel.meta import (
     greedy_portfolio,
 )
 from metasel.meta._evaluation import ranking_metrics
+from metasel.meta._forest import ForestRanker
 from metasel.meta._scaling import FeatureScaler
 
 
@@ -92,6 +93,25 @@ def test_single_best_ignores_meta_features() -> None:
     S = np.array([[0.9, 0.8], [0.7, 0.69], [0.5, 0.6]])
     utility = SingleBest().fit(np.zeros((3, 1)), S).predict(np.ones((2, 1)))
     assert (utility.argmax(axis=1) == 0).all()
+
+
+def test_pairwise_forest_predicts_each_learners_margin_over_the_mean_learner() -> None:
+    # constant meta-features: every tree is a single leaf holding the training mean
+    S = np.array([[0.90, 0.88, 0.86], [0.70, 0.72, 0.69], [0.50, 0.52, 0.48]])  # all < clip
+    utility = ForestRanker(n_estimators=3).fit(np.zeros((3, 2)), S).predict(np.zeros((1, 2)))
+    expected = (S - S.mean(axis=1, keepdims=True)).mean(axis=0)
+    assert np.allclose(utility[0], expected, atol=1e-6)
+
+
+def test_forest_clips_pairwise_differences_and_relative_scores() -> None:
+    # learner 0 beats learner 1 by 0.01 on 3 datasets and collapses (-0.4) on 2
+    S = np.array([[0.81, 0.80], [0.81, 0.80], [0.81, 0.80], [0.40, 0.80], [0.40, 0.80]])
+    X, one = np.zeros((5, 1)), np.zeros((1, 1))
+    pairwise = ForestRanker(n_estimators=3, clip=0.05).fit(X, S).predict(one)[0]
+    margin = (3 * 0.01 - 2 * 0.05) / 5 / 2  # mean clipped difference, over 2 learners
+    assert np.allclose(pairwise, [margin, -margin], atol=1e-6)
+    relative = ForestRanker(n_estimators=3, pairwise=0.0, rel_clip=0.1).fit(X, S).predict(one)[0]
+    assert np.allclose(relative, [-0.04, -0.006], atol=1e-6)
 
 
 def test_ranking_metrics_are_zero_regret_and_one_ndcg_for_the_oracle() -> None:

@@ -52,12 +52,15 @@ def meta_model_ranker(random_state: int = 0) -> Ranker:
 
 def default_methods(random_state: int = 0) -> dict[str, Callable[[], Ranker]]:
     """The rankers compared by default: two static baselines, the k-nearest-datasets ranker,
-    a LightGBM regression over (meta-features, learner), and the shipped meta-model's ranker."""
+    a LightGBM regression over (meta-features, learner), the previous meta-model (extra-trees
+    on each learner's score relative to the best, clipped at -0.1) and the shipped one."""
     return {
         "single_best": SingleBest,
         "average_rank": AverageRank,
         f"knn{DEFAULT_K}": lambda: KNNRanker(k=DEFAULT_K),
         "lightgbm": lambda: LGBMRanker(random_state=random_state),
+        "relative_forest": lambda: ForestRanker(clip=0.1, pairwise=0.0,
+                                                random_state=random_state),
         "meta_model": lambda: meta_model_ranker(random_state),
     }
 

@@ -1,16 +1,27 @@
 """Multi-output extremely randomised trees over meta-features, stored as plain arrays.
 
-One forest predicts every learner's relative score at once (the trees are shared, so the
-learners regularise each other). Targets are clipped at ``-clip``: a learner that collapses on
-one dataset (an SVC that never converged) should teach "bad here", not dominate the squared
-error of the whole fit. After fitting, the trees are flattened into arrays and prediction is
-done with numpy, so the stored model is parquet (no pickle) and predicts identically after
+One forest predicts, for every pair of learners, their clipped score difference on a dataset
+(the trees are shared, so the pairs regularise each other); a learner's utility is its mean
+predicted margin over all learners (a Borda count weighted by margin; without clipping it is
+the learner's score minus the dataset's mean learner score). Pairwise targets
+won the leave-one-group-out comparison against regressing each learner's score relative to
+the best (benchmarks/results/meta_lodo.md): a learner that collapses on a few datasets cannot
+look good on average, because every comparison it loses counts, while the relative-to-best
+target hides how often it is beaten by a small margin. Differences are clipped at ``+-clip``
+so a collapse (an SVC that never converged) teaches "worse here", not a squared error that
+dominates the fit. ``pairwise`` < 1 mixes in the relative-to-best target (clipped at
+``-rel_clip``) with weight ``1 - pairwise``.
+
+The aggregation is linear, so it is applied to every node's values once after fitting: the
+stored forest has one output per learner. The trees are flattened into arrays and prediction
+is done with numpy, so the stored model is parquet (no pickle) and predicts identically after
 loading.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -32,7 +43,8 @@ class ForestArrays:
     roots: np.ndarray  # global index of each tree's root
 
     @classmethod
-    def from_sklearn(cls, forest: ExtraTreesRegressor) -> ForestArrays:
+    def from_sklearn(cls, forest: ExtraTreesRegressor, combine: np.ndarray) -> ForestArrays:
+        """Flatten ``forest``; node values become ``values @ combine`` (outputs -> learners)."""
         parts, offset, roots = [], 0, []
         for estimator in forest.estimators_:
             tree = estimator.tree_
@@ -40,7 +52,7 @@ class ForestArrays:
             parts.append((np.where(leaf, -1, tree.children_left + offset),
                           np.where(leaf, -1, tree.children_right + offset),
                           np.where(leaf, 0, tree.feature), tree.threshold,
-                          tree.value[:, :, 0].astype(np.float32)))  # halves the artifact
+                          (tree.value[:, :, 0] @ combine).astype(np.float32)))  # halves the artifact
             roots.append(offset)
             offset += tree.node_count
         left, right, feature, threshold, value = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -74,27 +86,50 @@ class ForestArrays:
                    frame[values].to_numpy(np.float32), np.flatnonzero(frame["root"].to_numpy(bool)))
 
 
+def pairwise_targets(R: np.ndarray, clip: float) -> tuple[np.ndarray, np.ndarray]:
+    """Clipped differences ``R[:, i] - R[:, j]`` for every pair ``i < j`` and the matrix that
+    turns them into each learner's mean margin over all learners (pairs x learners)."""
+    n_learners = R.shape[1]
+    pairs = np.asarray(list(combinations(range(n_learners), 2)), dtype=int).reshape(-1, 2)
+    D = np.clip(R[:, pairs[:, 0]] - R[:, pairs[:, 1]], -clip, clip)
+    combine = np.zeros((len(pairs), n_learners))
+    rows = np.arange(len(pairs))
+    combine[rows, pairs[:, 0]] = 1.0 / n_learners
+    combine[rows, pairs[:, 1]] = -1.0 / n_learners
+    return D, combine
+
+
 @dataclass
 class ForestRanker:
-    """Extra-trees regression of every learner's clipped relative score from meta-features."""
+    """Extra-trees regression of clipped pairwise score differences from meta-features."""
 
     n_estimators: int = 200
     min_samples_leaf: int = 3
     max_features: float = 0.5
-    clip: float = 0.1
+    clip: float = 0.05
+    pairwise: float = 1.0
+    rel_clip: float = 0.1
     random_state: int = 0
     name: str = "extra_trees"
     forest_: ForestArrays | None = field(default=None, repr=False)
 
     def fit(self, X: np.ndarray, S: np.ndarray) -> ForestRanker:
         R = relative_scores(S)
-        R = np.where(np.isnan(R), np.nanmedian(R, axis=1, keepdims=True), R)
-        R = np.clip(np.nan_to_num(R), -self.clip, 0.0)
+        # a learner not measured on a dataset counts as that dataset's median learner
+        R = np.nan_to_num(np.where(np.isnan(R), np.nanmedian(R, axis=1, keepdims=True), R))
+        targets, combines = [], []
+        if self.pairwise > 0:
+            D, combine = pairwise_targets(R, self.clip)
+            targets.append(D)
+            combines.append(self.pairwise * combine)
+        if self.pairwise < 1:
+            targets.append(np.clip(R, -self.rel_clip, 0.0))
+            combines.append((1.0 - self.pairwise) * np.eye(R.shape[1]))
         forest = ExtraTreesRegressor(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features, random_state=self.random_state, n_jobs=1,
-        ).fit(np.asarray(X, float), R)
-        self.forest_ = ForestArrays.from_sklearn(forest)
+        ).fit(np.asarray(X, float), np.hstack(targets))
+        self.forest_ = ForestArrays.from_sklearn(forest, np.vstack(combines))
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:

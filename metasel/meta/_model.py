@@ -1,8 +1,9 @@
 """The trained meta-model: ranks learners for a dataset's meta-features and explains why.
 
-The ranking comes from a multi-output extra-trees regression of each learner's (clipped)
-score relative to the best learner, optionally blended with the k-nearest-datasets ranker;
-this won the leave-one-group-out comparison (benchmarks/results/meta_lodo.md). The expected
+The ranking comes from a multi-output extra-trees regression of the clipped score difference
+of every pair of learners (a learner's utility is its mean predicted margin), optionally
+blended with the k-nearest-datasets ranker; this won the leave-one-group-out comparison
+(benchmarks/results/meta_lodo.md). The expected
 score is the nearest datasets' best score plus the ranker's predicted gap to the best
 (so it agrees with the ranking), its interval the spread of the learner's scores on the
 nearest datasets where it was measured, and warm-start
@@ -84,21 +85,22 @@ def score_intervals(train_X: np.ndarray, train_S: np.ndarray, x: np.ndarray,
                     utility: np.ndarray, k: int) -> np.ndarray:
     """(learners x 3) expected score, low, high in oriented units (higher is better).
 
-    The centre is consistent with the ranking: the nearest datasets' mean best score plus
-    the ranker's predicted score relative to the best (``utility``). The spread is that of
-    the learner's scores on its nearest measured datasets (10th-90th weighted percentile).
+    The centre is consistent with the ranking: the nearest datasets' mean learner score plus
+    the ranker's predicted score relative to the mean learner (``utility``). The spread is
+    that of the learner's scores on its nearest measured datasets (10th-90th weighted
+    percentile).
     """
     dist = np.sqrt(((train_X - x) ** 2).sum(axis=1))
     nearest = np.argsort(dist, kind="stable")[: min(k, len(dist))]
     weights = 1.0 / (dist[nearest] + 1e-3)
-    best_level = float((np.nanmax(train_S[nearest], axis=1) * weights).sum() / weights.sum())
+    level = float((np.nanmean(train_S[nearest], axis=1) * weights).sum() / weights.sum())
     near, w = measured_neighbours(train_X, train_S, x, k)
     with np.errstate(all="ignore"):
         mean = np.nansum(near * w, 1) / w.sum(1)
     low, high = weighted_quantiles(near, w, INTERVAL_QUANTILES).T
     # a low outlier can pull the mean below the 10th percentile: keep the centre inside
     below, above = np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)
-    expected = best_level + utility
+    expected = level + utility
     return np.column_stack([expected, expected - below, expected + above])
 
 

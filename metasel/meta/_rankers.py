@@ -4,8 +4,10 @@ All rankers share one contract so the evaluation and the meta-model can swap the
 ``fit(X, S)`` with ``X`` the scaled meta-features (datasets x features) and ``S`` the scores
 (datasets x learners, higher is better, NaN = not measured); ``predict(X)`` returns a
 (datasets x learners) utility where, within a row, higher means "try first". Utilities are
-in units of the metric *relative to the best learner of a dataset* (0 = as good as the best),
-which is the quantity top-1 regret measures.
+in units of the metric relative to a per-dataset reference: the best learner of the dataset
+here (0 = as good as the best, the quantity top-1 regret measures), the mean learner for
+:class:`~metasel.meta._forest.ForestRanker`. A per-row offset changes no ranking, so blends
+and probe combinations only compare differences within a row.
 """
 
 from __future__ import annotations

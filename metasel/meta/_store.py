@@ -3,7 +3,7 @@
 Layout of a meta-model folder::
 
     meta_model.json   schema version, library versions, metric, KB fingerprint, scaler, learners
-    forest.parquet    the extra-trees ranker, flattened to node arrays
+    forest.parquet    the extra-trees ranker, flattened to node arrays (one value per learner)
     train.parquet     training datasets: id, name, source, group, scaled features, scores
     configs.parquet   recorded configurations (dataset, learner, config_id, params, score)
     portfolio.parquet greedy portfolio per learner
@@ -49,7 +49,8 @@ def save_meta_model(model: MetaModel, path: str | Path) -> Path:
         "metric": model.metric, "kb_fingerprint": model.fingerprint, "k": model.k,
         "knn_weight": model.knn_weight, "learners": model.learners,
         "scaler": model.scaler.to_dict(),
-        "forest": {"clip": model.forest.clip, "n_estimators": model.forest.n_estimators,
+        "forest": {"clip": model.forest.clip, "pairwise": model.forest.pairwise,
+                   "rel_clip": model.forest.rel_clip, "n_estimators": model.forest.n_estimators,
                    "min_samples_leaf": model.forest.min_samples_leaf,
                    "max_features": model.forest.max_features,
                    "random_state": model.forest.random_state},

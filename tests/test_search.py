@@ -168,6 +168,25 @@ def test_warm_starts_run_first_with_their_exact_configuration(table):
     assert result.best is not None and result.best.evaluation.models
 
 
+def test_warm_starts_are_evaluated_in_full_while_search_trials_may_be_pruned(table):
+    X, y = table
+    learners = ["logistic_regression", "decision_tree"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    def stumps(leaves):  # distinct weak configurations (equal ones are enqueued once)
+        return [("decision_tree", {"limit_depth": True, "max_depth": 1, "min_samples_leaf": n})
+                for n in leaves]
+
+    enqueue_warm_starts(study, [("logistic_regression", {"C": c}) for c in (1, 2, 3, 4, 5)]
+                        + stumps((1, 2, 3)), learners)
+    enqueue_warm_starts(study, stumps((4, 5, 6)), learners, source="search")
+    result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=lambda n, p: get_learner(n).build(p, random_state=0),
+                       deadline=Deadline(30), n_trials=11)
+    statuses = [(r.source, r.status) for r in result.records]
+    assert statuses[:8] == [("warm-start", "ok")] * 8
+    assert ("search", "pruned") in statuses[8:], "the same weak stump is pruned as a search trial"
+
+
 def test_study_finishes_on_time_when_learners_raise_or_hang(table):
     X, y = table
     learners = ["knn", "gaussian_nb", "logistic_regression"]
@@ -196,6 +215,19 @@ def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
     warm = [t for t in trials if t.user_attrs.get("metasel_source") == "warm-start"]
     assert len(warm) == 1, "a resumed search must not re-run its warm starts"
     assert second.best_config["learner"] == "logistic_regression"
+
+
+def test_search_enqueues_the_first_warm_starts_and_lets_tpe_model_right_after(table):
+    X, y = table
+    from metasel.search._run import WARM_STARTS
+
+    plan = Plan(["logistic_regression"],
+                warm_starts=[("logistic_regression", {"C": 2.0 ** i}) for i in range(8)])
+    outcome = search(X, y, plan, SearchSettings(n_trials=WARM_STARTS + 1, random_state=0,
+                                                ensemble_size=0), Deadline(60))
+    sources = outcome.leaderboard["source"].tolist()
+    assert sources == ["warm-start"] * WARM_STARTS + ["search"]
+    assert outcome.study.sampler._n_startup_trials == WARM_STARTS
 
 
 def test_search_always_returns_a_model_even_without_any_finished_trial(table):

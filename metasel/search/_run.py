@@ -31,6 +31,7 @@ from metasel.search._evaluate import make_splits
 from metasel.search._plan import Plan
 from metasel.search._probes import ProbeOutcome, run_probes
 from metasel.search._study import (
+    TPE_STARTUP_TRIALS,
     Candidate,
     Progress,
     SearchResult,
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 #: share of the budget the probes may use
 PROBE_SHARE = 0.15
+#: warm starts enqueued (the plan's first ones: one per top learner); TPE models the study
+#: right after them: refining the best of them beats trying more recommended configurations
+WARM_STARTS = 5
 #: refit time estimate = fold fit time x (all rows / fold rows) x this safety factor
 REFIT_SAFETY = 1.3
 #: time kept free after the study on top of the refit estimate: fixed + share of the budget
@@ -100,9 +104,11 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
                             deadline=deadline.sub(PROBE_SHARE * deadline.remaining()),
                             random_state=settings.random_state)
         plan = plan.reorder(_with_prior(plan, probes, settings.metric))
+    warm = [c for c in plan.warm_starts if c[0] in plan.learners][:WARM_STARTS]
     study = make_study(plan.learners, random_state=settings.random_state,
-                       storage=settings.storage, study_name=settings.study_name)
-    enqueue_warm_starts(study, plan.warm_starts, plan.learners)
+                       storage=settings.storage, study_name=settings.study_name,
+                       startup_trials=len(warm) or TPE_STARTUP_TRIALS)
+    enqueue_warm_starts(study, warm, plan.learners)
     splits = make_splits(y, settings.cv, settings.random_state)
     train_share = len(splits[0][0]) / len(y)
     slack = RESERVE_SLACK_S + RESERVE_SLACK_SHARE * deadline.budget

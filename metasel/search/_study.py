@@ -3,7 +3,8 @@
 The space is ``learner`` (categorical) then that learner's own parameters, named
 ``"<learner>__<param>"`` so that conditional spaces never collide. Warm-start
 configurations are enqueued first (their exact values travel in ``user_attrs``, so a value
-outside today's search range is still evaluated as recommended); TPE continues. Every
+outside today's search range is still evaluated as recommended, and in full: only TPE's own
+trials are pruned); TPE continues. Every
 trial is cut at its own deadline; failing or hanging learners are banned after repeated
 trouble so the remaining budget goes to the others.
 """
@@ -35,6 +36,8 @@ TRIAL_SHARE, HARD_TRIAL_SHARE = 0.3, 0.5
 MIN_TRIAL_S = 2.0
 #: a learner with no successful trial is banned after this many errors, or one cut
 MAX_LEARNER_FAILURES = 2
+#: random trials before TPE models a study that has no warm starts (Optuna's default)
+TPE_STARTUP_TRIALS = 10
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
 
 ModelFactory = Callable[[str, dict[str, Any]], BaseEstimator]
@@ -121,11 +124,16 @@ def _in_space(name: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_study(learners: Sequence[str], *, random_state: int | None, storage: str | None,
-               study_name: str | None) -> optuna.Study:
-    """A maximising TPE study (multivariate, grouped for the conditional space), median pruning."""
+               study_name: str | None, startup_trials: int = TPE_STARTUP_TRIALS) -> optuna.Study:
+    """A maximising TPE study (multivariate, grouped for the conditional space), median pruning.
+
+    TPE models the trials once ``startup_trials`` are complete (warm starts count), and
+    samples at random before that.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True)
+        sampler = optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
+                                             n_startup_trials=max(1, startup_trials))
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     return optuna.create_study(storage=storage, study_name=study_name, direction="maximize",
                                sampler=sampler, pruner=pruner, load_if_exists=storage is not None)
@@ -179,9 +187,11 @@ def run_study(
             raise optuna.TrialPruned()
 
         def on_fold(step: int, running: float) -> None:
+            # warm starts set the pruning bar but are evaluated in full: cut early, their
+            # score would be lost to TPE (strong ones set a bar that cuts their siblings)
             if not math.isnan(running):
                 trial.report(running, step)
-                if trial.should_prune():
+                if source == "search" and trial.should_prune():
                     raise optuna.TrialPruned()
 
         tic = time.monotonic()

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from _faulty_learners import faulty_factory
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -20,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from metasel.estimator import FIT_MARGIN_S, FIT_MARGIN_SHARE, MetaSelClassifier
 from metasel.exceptions import DataError, MetaselError
-from metasel.learners import get_learner
 from metasel.search._schema import ColumnWarning
 
 
@@ -39,26 +39,6 @@ class FixedRecommender:
 
     def recommend(self, dataset, *, metric, top):
         return [Rec(name) for name in self.learners]
-
-
-class Raising(ClassifierMixin, BaseEstimator):
-    def fit(self, X, y):  # noqa: N803
-        raise RuntimeError("broken learner")
-
-
-class Hanging(ClassifierMixin, BaseEstimator):
-    def fit(self, X, y):  # noqa: N803
-        time.sleep(30)
-        return self
-
-
-def faulty_factory(name: str, params: dict) -> BaseEstimator:
-    """Real learners, except gaussian_nb raises and knn hangs."""
-    if name == "gaussian_nb":
-        return Raising()
-    if name == "knn":
-        return Hanging()
-    return get_learner(name).build(params, random_state=0)
 
 
 def tiny(**overrides) -> MetaSelClassifier:

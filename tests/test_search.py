@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _faulty_learners import faulty_factory
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 
@@ -35,30 +35,6 @@ from metasel.search import (
 def table() -> tuple[pd.DataFrame, np.ndarray]:
     X, y = make_classification(n_samples=400, n_features=8, n_informative=4, random_state=0)
     return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y
-
-
-class Raising(ClassifierMixin, BaseEstimator):
-    """A learner that always fails to fit."""
-
-    def fit(self, X, y):  # noqa: N803
-        raise RuntimeError("broken learner")
-
-
-class Hanging(ClassifierMixin, BaseEstimator):
-    """A learner whose fit never returns in useful time."""
-
-    def fit(self, X, y):  # noqa: N803
-        time.sleep(30)
-        return self
-
-
-def faulty_factory(name: str, params: dict) -> BaseEstimator:
-    """Real learners, except gaussian_nb raises and knn hangs."""
-    if name == "gaussian_nb":
-        return Raising()
-    if name == "knn":
-        return Hanging()
-    return get_learner(name).build(params, random_state=0)
 
 
 def test_run_with_timeout_cuts_a_hanging_call_on_time():

@@ -125,10 +125,11 @@ class ForestRanker:
         if self.pairwise < 1:
             targets.append(np.clip(R, -self.rel_clip, 0.0))
             combines.append((1.0 - self.pairwise) * np.eye(R.shape[1]))
+        Y = np.hstack(targets)
         forest = ExtraTreesRegressor(
             n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features, random_state=self.random_state, n_jobs=1,
-        ).fit(np.asarray(X, float), np.hstack(targets))
+        ).fit(np.asarray(X, float), Y[:, 0] if Y.shape[1] == 1 else Y)  # 1 output: 1-d y
         self.forest_ = ForestArrays.from_sklearn(forest, np.vstack(combines))
         return self
 

@@ -259,8 +259,8 @@ def efficiency_jobs(args, done: set[tuple]) -> list[dict[str, Any]]:
 def run_efficiency(args) -> None:
     """Exactly ``COLD_TRIALS`` trials per search; the budget is only a guard against hangs.
 
-A warm search stops as soon as it reaches the cold search's best (later trials cannot
-change the trials-to-reach count: trials run one after another from the same seed).
+    A warm search stops as soon as it reaches the cold search's best (later trials cannot
+    change the trials-to-reach count: trials run one after another from the same seed).
 
     The held-out meta-model is trained once into ``efficiency_meta`` and reused, so that
     variants of the warm start are compared on the same meta-model.

@@ -178,6 +178,26 @@ def test_study_finishes_on_time_when_learners_raise_or_hang(table):
     assert result.best is not None and result.best.learner == "logistic_regression"
 
 
+class Slow(DummyClassifier):
+    """A learner whose every fit takes 0.4 s."""
+
+    def fit(self, X, y, sample_weight=None):  # noqa: N803
+        time.sleep(0.4)
+        return super().fit(X, y, sample_weight)
+
+
+def test_study_stops_when_no_learner_fits_in_the_time_left(table):
+    X, y = table
+    study = make_study(["gaussian_nb"], random_state=0, storage=None, study_name=None)
+    # each trial is 2 folds of 0.4 s; with ~0.2-0.4 s left no fold can start: stop, not spin
+    result = run_study(study, ["gaussian_nb"], X, y, splits=make_splits(y, 2, 0),
+                       metric="roc_auc", make_model=lambda name, params: Slow(),
+                       deadline=Deadline(2.0))
+    refused = [r for r in result.records if "time left" in r.error]
+    assert [r.status for r in result.records].count("ok") >= 1
+    assert len(refused) <= 1
+
+
 def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
     X, y = table
     storage = f"sqlite:///{tmp_path / 'study.db'}"

@@ -214,6 +214,8 @@ def run_study(
             failures[name] = failures.get(name, 0) + (MAX_LEARNER_FAILURES if error.cut else 0)
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
                     source, "timeout", str(error))
+            if not error.cut and min(map(min, fold_times.values()), default=0.0) > time_left():
+                study.stop()  # not even the fastest learner's fold fits: do not spin
             raise _TrialFailed(str(error)) from error
         except Exception as error:  # noqa: BLE001 - a failing learner must not end the fit
             failures[name] = failures.get(name, 0) + 1

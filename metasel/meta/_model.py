@@ -3,11 +3,11 @@
 The ranking comes from a multi-output extra-trees regression of the clipped score difference
 of every pair of learners (a learner's utility is its mean predicted margin), optionally
 blended with the k-nearest-datasets ranker; this won the leave-one-group-out comparison
-(benchmarks/results/meta_lodo.md). The expected
-score is the nearest datasets' best score plus the ranker's predicted gap to the best
-(so it agrees with the ranking), its interval the spread of the learner's scores on the
-nearest datasets where it was measured, and warm-start
-configurations from their best configurations and a greedy portfolio.
+(benchmarks/results/meta_lodo.md). The expected score is the nearest datasets' mean
+learner score plus the ranker's predicted margin over the mean learner (so it agrees with
+the ranking), its interval the spread of the learner's scores on the nearest datasets where
+it was measured, and warm-start configurations come from their best configurations and a
+greedy portfolio.
 Saving/loading lives in :mod:`metasel.meta._store`.
 """
 

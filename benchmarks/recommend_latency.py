@@ -40,9 +40,9 @@ def mixed_table(n_rows: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def _timed(fn):
+def _timed(fn, *args, **kwargs):
     tic = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return out, time.perf_counter() - tic
 
 
@@ -54,9 +54,9 @@ def main() -> None:
     dataset = load_dataset(mixed_table(args.rows), target="y")
     rows = []
     for repeat in range(args.repeats):
-        model, load_s = _timed(lambda: MetaModel.default("roc_auc"))
-        mf, extract_s = _timed(lambda: extract_metafeatures(dataset, random_state=repeat))
-        recs, rank_s = _timed(lambda: recommend_from_metafeatures(mf, model, top=5))
+        model, load_s = _timed(MetaModel.default, "roc_auc")
+        mf, extract_s = _timed(extract_metafeatures, dataset, random_state=repeat)
+        recs, rank_s = _timed(recommend_from_metafeatures, mf, model, top=5)
         rows.append({"repeat": repeat, "rows": args.rows, "load_meta_model_s": load_s,
                      "extract_metafeatures_s": extract_s, "rank_and_explain_s": rank_s,
                      "beyond_extraction_s": load_s + rank_s, "top_learner": recs[0].learner})

@@ -38,6 +38,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 DATASETS = ("diabetes", "credit.a", "ionosphere", "vehicle", "cmc", "tic-tac-toe", "anneal",
             "vowel")
 BUDGETS = (10, 30, 60)
+SEEDS = (0, 1)
 SEARCHERS = ("metasel", "optuna_cold", "flaml")
 DEFAULTS = ("lightgbm_default", "random_forest_default")
 KEY = ["dataset", "method", "budget", "seed"]
@@ -496,7 +497,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--efficiency", action="store_true",

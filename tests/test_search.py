@@ -283,6 +283,35 @@ def test_study_stops_at_once_when_every_learner_is_banned(table):
     assert [r.status for r in result.records] == ["failed", "failed", "skipped"]
 
 
+def test_cut_trials_teach_tpe_a_bad_score_and_a_learner_cut_twice_is_banned(table, monkeypatch):
+    from _faulty_learners import Hanging
+
+    import metasel.search._study as study_module
+
+    monkeypatch.setattr(study_module, "MIN_TRIAL_S", 0.3)
+    monkeypatch.setattr(study_module, "HARD_TRIAL_SHARE", 0.1)
+    X, y = table
+    learners = ["logistic_regression"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    # the first configuration is fast; every other one hangs (a region too slow to finish)
+    enqueue_warm_starts(study, [("logistic_regression", {"C": c}) for c in (1.0, 0.5, 0.25, 2.0)],
+                        learners)
+
+    def factory(name, params):
+        return get_learner(name).build(params, random_state=0) if params["C"] == 1.0 else Hanging()
+
+    tic = time.monotonic()
+    result = run_study(study, learners, X, y, splits=make_splits(y, 2, 0), metric="roc_auc",
+                       make_model=factory, deadline=Deadline(20.0))
+    assert time.monotonic() - tic < 6.0
+    assert [r.status for r in result.records] == ["ok", "timeout", "timeout", "skipped"]
+    ok_score = result.records[0].score
+    cut = [t for t in study.trials if study_module.CUT_ATTR in t.user_attrs]
+    assert len(cut) == 2
+    assert all(t.state == optuna.trial.TrialState.COMPLETE and t.value == ok_score for t in cut)
+    assert result.best.learner == "logistic_regression" and result.best.evaluation.score == ok_score
+
+
 def test_budget_exceeded_says_whether_running_work_was_cut():
     with pytest.raises(BudgetExceeded) as cut:
         run_with_timeout(lambda: time.sleep(5), 0.1)

@@ -4,9 +4,11 @@ The space is ``learner`` (categorical) then that learner's own parameters, named
 ``"<learner>__<param>"`` so that conditional spaces never collide. Warm-start
 configurations are enqueued first (their exact values travel in ``user_attrs``, so a value
 outside today's search range is still evaluated as recommended, and in full: only TPE's own
-trials are pruned); TPE continues. Every
-trial is cut at its own deadline; failing or hanging learners are banned after repeated
-trouble so the remaining budget goes to the others.
+trials are pruned); TPE continues. Every trial is cut at its own deadline. A cut trial is
+told to TPE as the worst score seen so far (not as a failure, which TPE ignores), so the
+sampler steers away from configurations too slow for the budget instead of proposing their
+neighbours again; failing, hanging or repeatedly too slow learners are banned so the
+remaining budget goes to the others.
 """
 
 from __future__ import annotations
@@ -34,11 +36,16 @@ logger = logging.getLogger(__name__)
 #: and is cut outright at HARD_TRIAL_SHARE (a hung learner); never below MIN_TRIAL_S
 TRIAL_SHARE, HARD_TRIAL_SHARE = 0.3, 0.5
 MIN_TRIAL_S = 2.0
-#: a learner with no successful trial is banned after this many errors, or one cut
+#: a learner with no successful trial is banned after this many errors, or one cut; one
+#: that has succeeded, after MAX_LEARNER_CUTS cuts (each cut costs up to HARD_TRIAL_SHARE of
+#: the time left)
 MAX_LEARNER_FAILURES = 2
+MAX_LEARNER_CUTS = 2
 #: random trials before TPE models a study that has no warm starts (Optuna's default)
 TPE_STARTUP_TRIALS = 10
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
+#: user attribute of a trial whose Optuna value is the penalty of a cut, not a score
+CUT_ATTR = "metasel_cut"
 
 ModelFactory = Callable[[str, dict[str, Any]], BaseEstimator]
 #: called after every trial with a progress dict; a true return value stops the study
@@ -162,12 +169,15 @@ def run_study(
     """
     result = SearchResult(study=study)
     failures: dict[str, int] = {}
+    cuts: dict[str, int] = {}
     successes: set[str] = set()
     n_classes = int(y.max()) + 1
     fold_times: dict[str, list[float]] = {}
 
     def banned(name: str) -> bool:
-        return failures.get(name, 0) >= MAX_LEARNER_FAILURES and name not in successes
+        if name in successes:
+            return cuts.get(name, 0) >= MAX_LEARNER_CUTS
+        return failures.get(name, 0) >= MAX_LEARNER_FAILURES or cuts.get(name, 0) > 0
 
     def time_left() -> float:
         return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
@@ -209,12 +219,15 @@ def run_study(
                     source, "pruned")
             raise
         except BudgetExceeded as error:
-            # a learner cut while running is banned at once (it may hang); one that was
-            # merely not started for lack of time is not at fault
-            failures[name] = failures.get(name, 0) + (MAX_LEARNER_FAILURES if error.cut else 0)
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
                     source, "timeout", str(error))
-            if not error.cut and min(map(min, fold_times.values()), default=0.0) > time_left():
+            if error.cut:  # ran past its deadline (a trial merely not started is not at fault)
+                cuts[name] = cuts.get(name, 0) + 1
+                floor = _worst_score(result)
+                if floor is not None:
+                    trial.set_user_attr(CUT_ATTR, str(error))
+                    return floor
+            elif min(map(min, fold_times.values()), default=0.0) > time_left():
                 study.stop()  # not even the fastest learner's fold fits: do not spin
             raise _TrialFailed(str(error)) from error
         except Exception as error:  # noqa: BLE001 - a failing learner must not end the fit
@@ -250,6 +263,12 @@ def _record(result: SearchResult, number, name, params, score, fit_time, duratio
     result.records.append(TrialRecord(number, name, dict(params), float(score),
                                       float(fit_time), float(duration), source, status, error,
                                       list(fold_scores)))
+
+
+def _worst_score(result: SearchResult) -> float | None:
+    """The lowest score of this session's successful trials (None before the first one)."""
+    scores = [r.score for r in result.records if r.status == "ok"]
+    return min(scores) if scores else None
 
 
 def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int) -> None:

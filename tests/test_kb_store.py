@@ -304,3 +304,24 @@ def test_rows_with_wrong_types_are_rejected_with_the_schema_hint(tmp_path):
     with pytest.raises(KnowledgeBaseError, match="do not fit the KB schema"):
         KBWriter(tmp_path / "kb").write_evaluations(rows)
     assert KnowledgeBase.open(tmp_path / "kb").evaluations.empty
+
+
+def test_a_writer_recreates_a_partition_folder_removed_by_a_concurrent_compaction(tmp_path,
+                                                                                  monkeypatch):
+    import pyarrow as pa
+
+    folder = tmp_path / "evaluations" / "d0" / "knn"
+    original = _files.pq.write_table
+    calls = []
+
+    def compaction_strikes_first(table, where, **kwargs):
+        calls.append(where)
+        if len(calls) == 1:  # the compaction removes the still empty folder right after mkdir
+            folder.rmdir()
+        return original(table, where, **kwargs)
+
+    monkeypatch.setattr(_files.pq, "write_table", compaction_strikes_first)
+    written = _files.write_parquet_atomic(pa.table({"x": [1, 2]}), folder)
+    assert len(calls) == 2
+    assert pq.read_table(written).column("x").to_pylist() == [1, 2]
+    assert not any(p.name.startswith(_files.TEMP_PREFIX) for p in folder.iterdir())

@@ -42,18 +42,33 @@ def safe_segment(value: str) -> str:
     return f"{cleaned}-{uuid.uuid5(uuid.NAMESPACE_URL, value).hex[:8]}"
 
 
+#: how often a writer re-creates a partition folder that a concurrent compaction removed
+MKDIR_ATTEMPTS = 5
+
+
 def unique_name(prefix: str = "part") -> str:
     """A file name that sorts by creation time and never collides across processes."""
     return f"{prefix}-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}.parquet"
 
 
 def write_parquet_atomic(table: pa.Table, folder: Path, prefix: str = "part") -> Path:
-    """Write ``table`` as a new file in ``folder``: hidden temp name, fsync, then rename."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``table`` as a new file in ``folder``: hidden temp name, fsync, then rename.
+
+    A concurrent compaction removes empty partition folders, possibly between our ``mkdir``
+    and the temp file's creation; the folder is then created again (a folder holding our
+    temp file is never empty, so it cannot vanish later).
+    """
     final = folder / unique_name(prefix)
     temp = folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}.parquet"
     try:
-        pq.write_table(table, temp, compression="zstd")
+        for attempt in range(MKDIR_ATTEMPTS):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                pq.write_table(table, temp, compression="zstd")
+                break
+            except FileNotFoundError:
+                if attempt == MKDIR_ATTEMPTS - 1 or folder.exists():
+                    raise
         with open(temp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(temp, final)

@@ -283,7 +283,7 @@ def test_study_stops_at_once_when_every_learner_is_banned(table):
     assert [r.status for r in result.records] == ["failed", "failed", "skipped"]
 
 
-def test_cut_trials_teach_tpe_a_bad_score_and_a_learner_cut_twice_is_banned(table, monkeypatch):
+def test_cut_and_banned_trials_teach_tpe_a_bad_score_and_a_learner_cut_twice_is_banned(table, monkeypatch):
     from _faulty_learners import Hanging
 
     import metasel.search._study as study_module
@@ -306,9 +306,11 @@ def test_cut_trials_teach_tpe_a_bad_score_and_a_learner_cut_twice_is_banned(tabl
     assert time.monotonic() - tic < 6.0
     assert [r.status for r in result.records] == ["ok", "timeout", "timeout", "skipped"]
     ok_score = result.records[0].score
-    cut = [t for t in study.trials if study_module.CUT_ATTR in t.user_attrs]
-    assert len(cut) == 2
-    assert all(t.state == optuna.trial.TrialState.COMPLETE and t.value == ok_score for t in cut)
+    # both cuts and the banned learner's skipped proposal are told to TPE as the worst score
+    penalised = [t for t in study.trials if study_module.PENALTY_ATTR in t.user_attrs]
+    assert [t.number for t in penalised] == [1, 2, 3]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE and t.value == ok_score
+               for t in penalised)
     assert result.best.learner == "logistic_regression" and result.best.evaluation.score == ok_score
 
 

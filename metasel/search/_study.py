@@ -4,11 +4,11 @@ The space is ``learner`` (categorical) then that learner's own parameters, named
 ``"<learner>__<param>"`` so that conditional spaces never collide. Warm-start
 configurations are enqueued first (their exact values travel in ``user_attrs``, so a value
 outside today's search range is still evaluated as recommended, and in full: only TPE's own
-trials are pruned); TPE continues. Every trial is cut at its own deadline. A cut trial is
-told to TPE as the worst score seen so far (not as a failure, which TPE ignores), so the
-sampler steers away from configurations too slow for the budget instead of proposing their
-neighbours again; failing, hanging or repeatedly too slow learners are banned so the
-remaining budget goes to the others.
+trials are pruned); TPE continues. Every trial is cut at its own deadline; failing, hanging
+or repeatedly too slow learners are banned so the remaining budget goes to the others. A cut
+trial, and a banned learner proposed again, are told to TPE as the worst score seen so far
+(not as a failure or a pruned trial, which TPE does not learn from), so the sampler steers
+away from them instead of proposing their neighbours again.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ MAX_LEARNER_CUTS = 2
 #: random trials before TPE models a study that has no warm starts (Optuna's default)
 TPE_STARTUP_TRIALS = 10
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
-#: user attribute of a trial whose Optuna value is the penalty of a cut, not a score
-CUT_ATTR = "metasel_cut"
+#: user attribute (the reason) of a trial whose Optuna value is a penalty, not a score
+PENALTY_ATTR = "metasel_penalty"
 
 ModelFactory = Callable[[str, dict[str, Any]], BaseEstimator]
 #: called after every trial with a progress dict; a true return value stops the study
@@ -179,6 +179,14 @@ def run_study(
             return cuts.get(name, 0) >= MAX_LEARNER_CUTS
         return failures.get(name, 0) >= MAX_LEARNER_FAILURES or cuts.get(name, 0) > 0
 
+    def penalty(trial: optuna.Trial, reason: str) -> float | None:
+        """The worst score seen so far, marked on ``trial`` (None before any success)."""
+        scores = [r.score for r in result.records if r.status == "ok"]
+        if not scores:
+            return None
+        trial.set_user_attr(PENALTY_ATTR, reason)
+        return min(scores)
+
     def time_left() -> float:
         return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
 
@@ -190,11 +198,14 @@ def run_study(
         source = trial.user_attrs.get(_SOURCE_ATTR, "search")
         trial.set_user_attr("params", params)
         if banned(name):
-            _record(result, trial.number, name, params, math.nan, 0, 0, source, "skipped",
-                    "learner banned after repeated failures")
+            reason = "learner banned after repeated failures"
+            _record(result, trial.number, name, params, math.nan, 0, 0, source, "skipped", reason)
             if all(banned(other) for other in learners):
                 study.stop()
-            raise optuna.TrialPruned()
+            floor = penalty(trial, reason)
+            if floor is None:
+                raise optuna.TrialPruned()
+            return floor
 
         def on_fold(step: int, running: float) -> None:
             # warm starts set the pruning bar but are evaluated in full: cut early, their
@@ -223,9 +234,8 @@ def run_study(
                     source, "timeout", str(error))
             if error.cut:  # ran past its deadline (a trial merely not started is not at fault)
                 cuts[name] = cuts.get(name, 0) + 1
-                floor = _worst_score(result)
+                floor = penalty(trial, str(error))
                 if floor is not None:
-                    trial.set_user_attr(CUT_ATTR, str(error))
                     return floor
             elif min(map(min, fold_times.values()), default=0.0) > time_left():
                 study.stop()  # not even the fastest learner's fold fits: do not spin
@@ -263,12 +273,6 @@ def _record(result: SearchResult, number, name, params, score, fit_time, duratio
     result.records.append(TrialRecord(number, name, dict(params), float(score),
                                       float(fit_time), float(duration), source, status, error,
                                       list(fold_scores)))
-
-
-def _worst_score(result: SearchResult) -> float | None:
-    """The lowest score of this session's successful trials (None before the first one)."""
-    scores = [r.score for r in result.records if r.status == "ok"]
-    return min(scores) if scores else None
 
 
 def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int) -> None:

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from metasel.estimator import FIT_MARGIN_S, FIT_MARGIN_SHARE, MetaSelClassifier
 from metasel.exceptions import DataError, MetaselError
+from metasel.learners import get_learner
 from metasel.search._schema import ColumnWarning
 
 
@@ -257,6 +258,33 @@ def test_a_raising_or_hanging_learner_does_not_stop_the_fit(monkeypatch):
     assert model.best_params_["learner"] == "logistic_regression"
     statuses = set(zip(model.leaderboard_["learner"], model.leaderboard_["status"], strict=True))
     assert {("knn", "timeout"), ("gaussian_nb", "failed")} <= statuses
+
+
+def test_every_model_of_the_search_fits_on_one_blas_and_openmp_thread(monkeypatch):
+    """Parallelism is n_jobs folds; a model's own BLAS threads beside a busy core made an MLP
+    fold 5-30x slower and cut warm starts at their deadline."""
+    from threadpoolctl import threadpool_info
+
+    import metasel.search._run as run_module
+
+    seen: list[int] = []
+
+    def counting_factory(name, params):
+        model = get_learner(name).build(params, random_state=0)
+        fit = model.fit
+
+        def fit_and_count(*args, **kwargs):
+            seen.append(max(pool["num_threads"] for pool in threadpool_info()))
+            return fit(*args, **kwargs)
+
+        model.fit = fit_and_count
+        return model
+
+    monkeypatch.setattr(run_module, "_factory", lambda random_state: lambda n, p:
+                        counting_factory(n, p))
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    tiny(meta_model=FixedRecommender(("mlp",))).fit(X, y)
+    assert seen and set(seen) == {1}
 
 
 def test_the_shipped_meta_model_drives_a_warm_started_fit():

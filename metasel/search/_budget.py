@@ -8,11 +8,14 @@ in a daemon thread: its result is discarded and it never blocks interpreter exit
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
 
@@ -62,7 +65,9 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
     """Run ``fn()`` and return its result, or raise :class:`BudgetExceeded` after ``timeout`` s.
 
     The call runs in a daemon thread so that a hung learner cannot hold the fit past its
-    deadline; exceptions raised by ``fn`` are re-raised here unchanged.
+    deadline; exceptions raised by ``fn`` are re-raised here unchanged. It runs on one OpenMP
+    thread: parallelism belongs to the caller, and OpenMP's thread count is per thread, so
+    the caller's own limit would not reach this one.
     """
     if timeout <= 0:
         raise BudgetExceeded(f"{what}: no time left to start it")
@@ -70,7 +75,8 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
 
     def target() -> None:
         try:
-            box["result"] = fn()
+            with _thread_pools().limit(limits=1, user_api="openmp"):
+                box["result"] = fn()
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = error
 
@@ -83,3 +89,9 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The loaded BLAS/OpenMP libraries, inspected once (3 ms per inspection)."""
+    return ThreadpoolController()

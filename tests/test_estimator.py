@@ -280,8 +280,7 @@ def test_every_model_of_the_search_fits_on_one_blas_and_openmp_thread(monkeypatc
         model.fit = fit_and_count
         return model
 
-    monkeypatch.setattr(run_module, "_factory", lambda random_state: lambda n, p:
-                        counting_factory(n, p))
+    monkeypatch.setattr(run_module, "_factory", lambda random_state: counting_factory)
     X, y = make_classification(n_samples=200, n_features=5, random_state=0)
     tiny(meta_model=FixedRecommender(("mlp",))).fit(X, y)
     assert seen and set(seen) == {1}

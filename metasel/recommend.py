@@ -15,12 +15,14 @@ import pandas as pd
 
 from metasel.data import Dataset, load_dataset
 from metasel.exceptions import KnowledgeBaseError, MetaselError
-from metasel.learners import LEARNERS, get_learner
+from metasel.learners import LEARNERS, eligible, get_learner
 from metasel.meta import MetaModel
 from metasel.metafeatures import extract_metafeatures
 
 N_NEAREST = 5
 N_CONFIGS = 10
+#: first trials proposed as one set, over this many of the best learners a search can use
+FIRST_TRIALS = 5
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class Recommendation:
     metric: str = "roc_auc"
     rank: int = 1
     probe_score: float | None = None
+    #: trial numbers (1-based) of the first configurations, when they are among the first
+    #: trials proposed for the dataset as a set across learners
+    first_trials: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -43,18 +48,35 @@ class Recommendation:
         return out
 
 
-def _configurations(model: MetaModel, mf: pd.Series, learner: str) -> list[dict[str, Any]]:
-    """Proposed params, with KB entries that recorded library defaults as ``{}`` resolved."""
+def _configurations(model: MetaModel, mf: pd.Series, learner: str,
+                    first: list[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Proposed params (this learner's first trials first) and the first trials' numbers,
+    with KB entries that recorded library defaults as ``{}`` resolved."""
     defaults = get_learner(learner).default_params()
     out: list[dict[str, Any]] = []
+    trials: list[int] = []
     seen: set[str] = set()
-    for params in [*model.configurations(mf, learner, N_CONFIGS), defaults]:
+    proposed = [*first, *((None, p) for p in model.configurations(mf, learner, N_CONFIGS)),
+                (None, defaults)]
+    for trial, params in proposed:
         resolved = params or defaults
         key = json.dumps(resolved, sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
             out.append(resolved)
-    return out[:N_CONFIGS]
+            if trial is not None:
+                trials.append(trial)
+    return out[:N_CONFIGS], trials
+
+
+def _first_trials(model: MetaModel, mf: pd.Series, learners: list[str]) -> dict[str, list]:
+    """Per learner, its (trial number, params) among the dataset's first trials."""
+    n_rows = int(mf.get("NumberOfInstances", 0))
+    searchable = [name for name in learners if eligible(name, n_rows)][:FIRST_TRIALS]
+    per_learner: dict[str, list] = {}
+    for trial, (learner, params) in enumerate(model.first_trials(mf, searchable, FIRST_TRIALS), 1):
+        per_learner.setdefault(learner, []).append((trial, params))
+    return per_learner
 
 
 def _nearest(near: pd.DataFrame, learner: str) -> list[dict[str, Any]]:
@@ -78,16 +100,18 @@ def recommend_from_metafeatures(mf: pd.Series, model: MetaModel, *, top: int = 5
             f"{model.learners}); retrain it on a KB with evaluations of zoo learners."
         )
     near = model.nearest(mf, N_NEAREST)
-    return [
-        Recommendation(
+    first = _first_trials(model, mf, ranking["learner"].tolist())
+    recommendations = []
+    for i, row in enumerate(ranking.itertuples(index=False)):
+        configurations, trials = _configurations(model, mf, row.learner, first.get(row.learner, []))
+        recommendations.append(Recommendation(
             learner=row.learner, expected_score=round(float(row.expected_score), 4),
             interval=(round(float(row.low), 4), round(float(row.high), 4)),
-            configurations=_configurations(model, mf, row.learner),
-            nearest_datasets=_nearest(near, row.learner),
+            configurations=configurations, nearest_datasets=_nearest(near, row.learner),
             drivers=model.drivers(mf, row.learner), metric=model.metric, rank=i + 1,
-        )
-        for i, row in enumerate(ranking.itertuples(index=False))
-    ]
+            first_trials=trials,
+        ))
+    return recommendations
 
 
 def recommend(

@@ -200,6 +200,29 @@ def test_warm_starter_proposes_neighbour_bests_then_portfolio_without_duplicates
     assert starter.params["c3"] == {"num_leaves": 63}
 
 
+def test_first_trials_are_a_complementary_set_across_learners_of_the_nearest_datasets() -> None:
+    # d1, d2 like lightgbm's c_lgb; d3, d4 like rbf_svc's c_svc; c_mid is second best everywhere
+    # and knn's c_knn is best on d5, a dataset that is not a neighbour
+    rows = [("d1", "lightgbm", "c_lgb", 0.95), ("d2", "lightgbm", "c_lgb", 0.95),
+            ("d3", "lightgbm", "c_lgb", 0.60), ("d4", "lightgbm", "c_lgb", 0.60),
+            ("d1", "rbf_svc", "c_svc", 0.60), ("d2", "rbf_svc", "c_svc", 0.60),
+            ("d3", "rbf_svc", "c_svc", 0.95), ("d4", "rbf_svc", "c_svc", 0.95),
+            *[(d, "lightgbm", "c_mid", 0.90) for d in ("d1", "d2", "d3", "d4")],
+            ("d5", "knn", "c_knn", 0.99), ("d5", "lightgbm", "c_lgb", 0.5)]
+    configs = pd.DataFrame(rows, columns=["dataset_id", "learner", "config_id", "score"])
+    configs["params"] = "{}"
+    starter = WarmStarter.fit(configs)
+    near = ["d1", "d2", "d3", "d4"]
+    assert starter.first_trials(["lightgbm", "rbf_svc", "knn"], near, 1) == ["c_mid"]
+    # later trials cover where the first is weakest, not knn's unmeasured configuration
+    first, second = starter.first_trials(["lightgbm", "rbf_svc", "knn"], near, 2)
+    assert first == "c_mid" and second in {"c_lgb", "c_svc"}
+    assert sorted(starter.first_trials(["lightgbm", "rbf_svc", "knn"], near, 3)) == [
+        "c_lgb", "c_mid", "c_svc"]
+    assert starter.first_trials(["knn"], near, 2) == []  # knn never ran on a neighbour
+    assert starter.first_trials(["lightgbm"], near, 5) == ["c_mid", "c_lgb"]
+
+
 def test_save_load_round_trip_gives_identical_predictions(model: MetaModel, lcdb_kb: SmallKB, tmp_path) -> None:
     model.save(tmp_path / "mm")
     loaded = MetaModel.load(tmp_path / "mm")
@@ -301,3 +324,43 @@ def test_warm_start_evaluation_finds_the_config_that_wins_everywhere() -> None:
     assert first["proposed"] == pytest.approx(0.0)
     assert first["default"] == pytest.approx(0.1)
     assert first["random"] > 0.05
+
+
+def test_first_trial_evaluation_credits_a_set_that_covers_both_kinds_of_dataset() -> None:
+    """Half the datasets like lightgbm's config "lgb", half rbf_svc's "svc"; 58 filler configs
+    are worse everywhere. As a set, the first two trials find each dataset's best; one per
+    learner does too; a single trial cannot beat 50 random configurations on every dataset."""
+    from metasel.meta import MetaTable
+
+    ids = pd.Index([f"d{i}" for i in range(8)], name="dataset_id")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i, d in enumerate(ids):
+        likes_lgb = i % 2 == 0
+        rows += [{"dataset_id": d, "learner": "lightgbm", "config_id": "lgb",
+                  "score": 0.95 if likes_lgb else 0.7},
+                 {"dataset_id": d, "learner": "rbf_svc", "config_id": "svc",
+                  "score": 0.7 if likes_lgb else 0.95}]
+        rows += [{"dataset_id": d, "learner": ("lightgbm", "rbf_svc")[j % 2],
+                  "config_id": f"f{j}", "score": 0.6 + 0.001 * j} for j in range(58)]
+    configs = pd.DataFrame(rows).assign(params="{}", origin="sampled")
+    scores = configs.pivot_table(index="dataset_id", columns="learner", values="score",
+                                 aggfunc="max")
+    table = MetaTable(
+        metric="accuracy",
+        features=pd.DataFrame(rng.normal(size=(8, 3)), index=ids, columns=["a", "b", "c"]),
+        scores=scores,
+        info=pd.DataFrame({"name": ids, "source": "x", "group": ids}, index=ids),
+        configs=configs,
+    )
+    first = evaluate_lodo(table, methods={"single_best": SingleBest}, probes=False).first_trials
+    by = first.set_index(["method", "n"])
+    assert by.loc[("first_trials", 2), "regret"] == pytest.approx(0.0)
+    assert by.loc[("first_trials", 2), "beats_random"] == pytest.approx(1.0)
+    assert by.loc[("round_robin", 2), "regret"] == pytest.approx(0.0)
+    # left out, a dataset's kind is the minority among the others: one trial picks the other
+    assert by.loc[("first_trials", 1), "regret"] == pytest.approx(0.25)
+    # ... which is second best of 60: it beats 50 random ones only when they miss the best
+    assert by.loc[("first_trials", 1), "beats_random"] == pytest.approx(10 / 60)
+    assert by.loc[("random", 1), "regret"] > by.loc[("random", 5), "regret"] > 0
+    assert set(by.index.get_level_values("n")) == {1, 2, 3, 5}

@@ -37,6 +37,17 @@ def test_recommend_from_a_frame_with_target_returns_buildable_zoo_configurations
         json.dumps(r.to_dict())
 
 
+def test_first_trials_are_numbered_once_each_and_lead_their_learners_configurations(
+        mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    recs = recommend(mixed_frame, target="y", top=len(LEARNERS), meta_model=shipped)
+    numbers = sorted(t for r in recs for t in r.first_trials)
+    assert numbers == list(range(1, 6))
+    assert all(not r.first_trials for r in recs[5:])  # only the five best learners
+    for r in recs:
+        assert r.first_trials == sorted(r.first_trials)
+        assert len(r.configurations) >= len(r.first_trials)
+
+
 def test_recommend_accepts_x_and_y_separately(mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
     X, y = mixed_frame.drop(columns="y"), mixed_frame["y"]
     by_target = recommend(mixed_frame, target="y", meta_model=shipped)

@@ -256,6 +256,23 @@ def test_warm_plan_interleaves_configurations_and_skips_learners_over_their_row_
                                 ("lightgbm", {"num_leaves": 9})]
 
 
+def test_warm_plan_runs_the_recommended_first_trials_first_then_round_robin():
+    class Rec:
+        def __init__(self, learner, configurations, first_trials):
+            self.learner, self.configurations = learner, configurations
+            self.first_trials = first_trials
+
+    recs = [Rec("extra_trees", [{"n_estimators": 50}, {"n_estimators": 60}], [3]),
+            Rec("lightgbm", [{"num_leaves": 7}, {"num_leaves": 9}, {"num_leaves": 11}], [1, 2]),
+            Rec("knn", [{"n_neighbors": 3}], [])]
+    plan = warm_plan(recs, n_rows=1_000)
+    assert plan.warm_starts == [("lightgbm", {"num_leaves": 7}), ("lightgbm", {"num_leaves": 9}),
+                                ("extra_trees", {"n_estimators": 50}), ("knn", {"n_neighbors": 3}),
+                                ("extra_trees", {"n_estimators": 60}),
+                                ("lightgbm", {"num_leaves": 11})]
+    assert plan.probes[1] == ("lightgbm", {"num_leaves": 7})
+
+
 def test_parallel_folds_give_the_same_out_of_fold_predictions(table):
     from metasel.search import evaluate
 

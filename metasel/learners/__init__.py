@@ -29,6 +29,7 @@ __all__ = [
     "canonical_json",
     "config_id",
     "default_config",
+    "eligible",
     "get_learner",
     "register_learner",
 ]
@@ -43,6 +44,13 @@ def get_learner(name: str) -> Learner:
             f"The learner must be one of {sorted(LEARNERS)}; got {name!r}. "
             "Check the spelling or add an entry to metasel/learners/_zoo.py."
         ) from None
+
+
+def eligible(name: str, n_rows: int) -> bool:
+    """A learner can be searched on a table of ``n_rows``: it is in the zoo and its row limit
+    allows it."""
+    learner = LEARNERS.get(name)
+    return learner is not None and (learner.max_rows is None or n_rows <= learner.max_rows)
 
 
 def register_learner(learner: Learner, *, replace: bool = False) -> None:

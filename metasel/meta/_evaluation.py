@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from metasel.meta._forest import ForestRanker
-from metasel.meta._model import DEFAULT_K, KNN_WEIGHT, score_intervals
+from metasel.meta._model import CONFIG_NEIGHBOURS, DEFAULT_K, KNN_WEIGHT, score_intervals
 from metasel.meta._probes import PRIOR_WEIGHT, combine_utilities
 from metasel.meta._rankers import (
     AverageRank,
@@ -39,6 +39,11 @@ TOP_KS = (1, 3, 5)
 PROBE_ANCHORS = (256, 512, 1024)
 PROBE_KS = (1, 3, 5)
 WARM_NS = (1, 5, 10)
+#: first trials of a warm search: how many learners they may span, and the counts reported
+FIRST_TRIAL_LEARNERS = 5
+FIRST_NS = (1, 2, 3, 5)
+#: the first trials are also compared with the best of this many random KB configurations
+RANDOM_RIVAL = 50
 PRIOR_WEIGHTS = tuple(sorted({0.0, 0.25, PRIOR_WEIGHT, 1.0}))
 
 
@@ -84,6 +89,8 @@ class LodoResult:
     per_dataset: pd.DataFrame  # dataset_id, method, regret
     probes: pd.DataFrame = field(default_factory=pd.DataFrame)
     warmstart: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the first n trials of a warm search, per way of choosing them (regret, beats_random)
+    first_trials: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: share of held-out (dataset, learner) scores inside the recommended interval
     interval_coverage: float = float("nan")
 
@@ -171,7 +178,54 @@ def _expected_best_of_random(scores: np.ndarray, n: int) -> float:
     return float((p * s).sum() / p.sum())
 
 
-def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
+def _chance_best_of_random_below(scores: np.ndarray, n: int, value: float) -> float:
+    """P(the best of ``n`` draws without replacement from ``scores`` is <= ``value``)."""
+    m, below = len(scores), int((scores <= value).sum())
+    n = min(n, m)
+    if below < n:
+        return 0.0
+    return float(np.exp(gammaln(below + 1) - gammaln(below - n + 1)
+                        - gammaln(m + 1) + gammaln(m - n + 1)))
+
+
+def _first_trial_rows(table: MetaTable, starter: WarmStarter, train: np.ndarray,
+                      test: np.ndarray, neighbours: np.ndarray, utility: np.ndarray) -> list[dict]:
+    """The first trials of a warm search on each held-out dataset, chosen as a set across the
+    top learners (``first_trials``, what ships) or one per top learner (``round_robin``).
+
+    Scored on the held-out dataset's own recorded configurations: regret against the best of
+    them, and how often the first trials beat the best of ``RANDOM_RIVAL`` random ones.
+    """
+    configs = table.configs
+    searchable = sorted(configs.loc[configs["origin"] == "sampled", "learner"].unique())
+    columns = [table.learners.index(name) for name in searchable]
+    ids = table.scores.index
+    rows = []
+    for j, t in enumerate(test):
+        mine = configs[(configs["dataset_id"] == ids[t]) & configs["learner"].isin(searchable)]
+        score = mine.groupby("config_id")["score"].max()
+        if len(score) < RANDOM_RIVAL:
+            continue
+        pool = score.to_numpy(float)
+        top = [searchable[i] for i in np.argsort(-utility[j, columns], kind="stable")
+               [:FIRST_TRIAL_LEARNERS]]
+        near = [str(d) for d in ids[train][neighbours[j]]]
+        chosen = {"first_trials": starter.first_trials(top, near, max(FIRST_NS)),
+                  "round_robin": [c for name in top for c in starter.propose(name, near, 1)]}
+        for method, configs_tried in chosen.items():
+            for n in FIRST_NS:
+                got = score.reindex(configs_tried[:n]).dropna()
+                value = got.max() if len(got) else -np.inf
+                rows.append({"dataset_id": ids[t], "method": method, "n": n,
+                             "regret": pool.max() - value if len(got) else np.nan,
+                             "beats_random": _chance_best_of_random_below(
+                                 pool, RANDOM_RIVAL, value)})
+        rows += [{"dataset_id": ids[t], "method": "random", "n": n,
+                  "regret": pool.max() - _expected_best_of_random(pool, n)} for n in FIRST_NS]
+    return rows
+
+
+def _warm_rows(table: MetaTable, starter: WarmStarter, train: np.ndarray, test: np.ndarray,
                neighbours: np.ndarray) -> list[dict]:
     """Warm-start regrets on the held-out datasets of one fold (sampled configurations only)."""
     configs = table.configs
@@ -179,7 +233,6 @@ def _warm_rows(table: MetaTable, train: np.ndarray, test: np.ndarray,
     held = configs[configs["dataset_id"].isin(ids[test])]
     if not (held["origin"] == "sampled").any():
         return []
-    starter = WarmStarter.fit(configs[configs["dataset_id"].isin(ids[train])])
     rows = []
     for j, t in enumerate(test):
         mine = held[held["dataset_id"] == ids[t]]
@@ -229,6 +282,8 @@ def evaluate_lodo(
     S = table.scores.to_numpy(float)
     utilities = {name: np.full_like(S, np.nan) for name in methods}
     warm: list[dict] = []
+    first: list[dict] = []
+    prior_name = "meta_model" if "meta_model" in methods else next(iter(methods))
     inside = np.full(S.shape, np.nan)
     for _, train, test in logo_folds(table.groups):
         scaler = FeatureScaler.fit(table.features.iloc[train])
@@ -236,8 +291,12 @@ def evaluate_lodo(
         X_test = scaler.transform(table.features.iloc[test])
         for name, make in methods.items():
             utilities[name][test] = make().fit(X_train, S[train]).predict(X_test)
-        neighbours, _ = KNNRanker(k=25).fit(X_train, S[train]).neighbours(X_test)
-        warm.extend(_warm_rows(table, train, test, neighbours))
+        neighbours, _ = KNNRanker(k=CONFIG_NEIGHBOURS).fit(X_train, S[train]).neighbours(X_test)
+        starter = WarmStarter.fit(table.configs[table.configs["dataset_id"].isin(
+            table.scores.index[train])])
+        warm.extend(_warm_rows(table, starter, train, test, neighbours))
+        first.extend(_first_trial_rows(table, starter, train, test, neighbours,
+                                       utilities[prior_name][test]))
         if "meta_model" in utilities:
             inside[test] = _inside_interval(X_train, S[train], X_test, S[test],
                                             utilities["meta_model"][test])
@@ -258,7 +317,6 @@ def evaluate_lodo(
     ], ignore_index=True)
     probe_rows = pd.DataFrame()
     if probes and not isinstance(kb, MetaTable) and baseline > 0:
-        prior_name = "meta_model" if "meta_model" in utilities else base_name
         probe_rows = _probe_rows(utilities[prior_name], S, kb.evaluations, table, baseline)
     warm_frame = pd.DataFrame(warm)
     if not warm_frame.empty:
@@ -266,7 +324,13 @@ def evaluate_lodo(
         warm_frame = warm_frame.groupby("n")[
             ["proposed", "default", "random", "coverage", "known_configs"]].mean()
         warm_frame = warm_frame.join(pairs).reset_index()
+    first_frame = pd.DataFrame(first)
+    if not first_frame.empty:
+        first_frame = (first_frame.groupby(["method", "n"])
+                       .agg(regret=("regret", "mean"), regret_median=("regret", "median"),
+                            beats_random=("beats_random", "mean"),
+                            datasets=("dataset_id", "nunique")).reset_index())
     return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
                       summary=summary, per_dataset=per_dataset, probes=probe_rows,
-                      warmstart=warm_frame, interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()
+                      warmstart=warm_frame, first_trials=first_frame, interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()
                       else float("nan"))

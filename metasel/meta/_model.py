@@ -39,6 +39,8 @@ DEFAULT_K = 10
 KNN_WEIGHT = 0.0
 #: The interval is the weighted 10th-90th percentile of the neighbours' scores.
 INTERVAL_QUANTILES = (0.1, 0.9)
+#: nearest training datasets whose recorded configurations are proposed as warm starts
+CONFIG_NEIGHBOURS = 25
 
 
 def kb_fingerprint(table: MetaTable) -> str:
@@ -186,13 +188,26 @@ class MetaModel:
         top = np.argsort(-np.abs(effect), kind="stable")[:n]
         return [self.scaler.columns[i] for i in top if effect[i] != 0]
 
+    def _config_neighbours(self, metafeatures: pd.Series) -> list[str]:
+        """Ids of the training datasets whose recorded configurations guide the warm start."""
+        X = self.scaler.transform(metafeatures)
+        idx, _ = KNNRanker(k=max(self.k, CONFIG_NEIGHBOURS)).fit(
+            self.train_X, self.train_scores).neighbours(X)
+        return [str(i) for i in self.train_info.index[idx[0]]]
+
     def configurations(self, metafeatures: pd.Series, learner: str, n: int = 10) -> list[dict[str, Any]]:
         """Ordered, de-duplicated configurations (param dicts) of ``learner`` to try first."""
-        X = self.scaler.transform(metafeatures)
-        knn = KNNRanker(k=max(self.k, 25)).fit(self.train_X, self.train_scores)
-        idx, _ = knn.neighbours(X)
-        ids = [str(i) for i in self.train_info.index[idx[0]]]
+        ids = self._config_neighbours(metafeatures)
         return [dict(self.warm.params.get(c, {})) for c in self.warm.propose(learner, ids, n)]
+
+    def first_trials(self, metafeatures: pd.Series, learners: list[str],
+                     n: int = 5) -> list[tuple[str, dict[str, Any]]]:
+        """The ``n`` (learner, params) of ``learners`` to try first, as a set: the greedy
+        portfolio of recorded configurations over the nearest datasets."""
+        ids = self._config_neighbours(metafeatures)
+        learner_of = self.warm.configs.drop_duplicates("config_id").set_index("config_id")["learner"]
+        return [(str(learner_of[c]), dict(self.warm.params.get(c, {})))
+                for c in self.warm.first_trials(learners, ids, n)]
 
     def save(self, path: str | Path) -> Path:
         """Write this model as JSON + parquet (no pickle) into folder ``path``."""

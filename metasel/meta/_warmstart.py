@@ -6,6 +6,11 @@ Two sources, interleaved and de-duplicated:
 * a greedy portfolio: the configurations that, together, minimise the mean regret over all
   training datasets (auto-sklearn 2.0 / TabRepo) — robust where the neighbours mislead.
 
+Across learners, :meth:`WarmStarter.first_trials` picks the first trials of a search: a
+greedy portfolio over the nearest datasets only, so that the few first trials complement
+each other on datasets like this one (two configurations of the best learner can beat one of
+each of two learners).
+
 A configuration is identified by ``config_id`` and carried as its ``params`` dict, which is
 valid ``optuna.Study.enqueue_trial`` input for the learner's search space (prefix ``""``).
 """
@@ -22,6 +27,9 @@ import pandas as pd
 from metasel.meta._table import parse_params
 
 PORTFOLIO_SIZE = 10
+#: relative score given to a configuration that a neighbour never ran (or that failed there):
+#: at most this, so that an unknown configuration is never preferred to a measured one
+UNMEASURED_PENALTY = -0.05
 
 
 def greedy_portfolio(relative: np.ndarray, size: int = PORTFOLIO_SIZE) -> list[int]:
@@ -103,6 +111,25 @@ class WarmStarter:
                         seen.add(key)
                         merged.append(source[i])
         return merged[:n]
+
+    def first_trials(self, learners: list[str], neighbour_ids: list[str], n: int = 5) -> list[str]:
+        """Config ids of ``learners`` that together do best on the neighbours (greedy).
+
+        Each neighbour's scores are taken relative to its best configuration of ``learners``;
+        a configuration it lacks counts as its median one, and at most ``UNMEASURED_PENALTY``.
+        """
+        rows = self.configs[self.configs["dataset_id"].isin(neighbour_ids)
+                            & self.configs["learner"].isin(learners)]
+        if rows.empty:
+            return []
+        wide = rows.pivot_table(index="dataset_id", columns="config_id", values="score",
+                                aggfunc="max")
+        scores = wide.to_numpy(float)
+        relative = scores - np.nanmax(scores, axis=1, keepdims=True)
+        neutral = np.minimum(np.nan_to_num(np.nanmedian(relative, axis=1, keepdims=True)),
+                             UNMEASURED_PENALTY)
+        relative = np.where(np.isnan(relative), neutral, relative)
+        return [str(wide.columns[i]) for i in greedy_portfolio(relative, n)]
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(configs table, portfolio table) for parquet storage."""

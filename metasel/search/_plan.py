@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from metasel.learners import LEARNERS
+from metasel.learners import LEARNERS, eligible
 
 #: how many top-ranked learners the study searches over when warm-started
 TOP_LEARNERS = 5
@@ -41,24 +41,26 @@ class Plan:
         return next(i for i, c in enumerate(same) if c is config)
 
 
-def eligible(name: str, n_rows: int) -> bool:
-    """A learner can be searched: it is in the zoo and its row limit allows this table."""
-    learner = LEARNERS.get(name)
-    return learner is not None and (learner.max_rows is None or n_rows <= learner.max_rows)
-
-
 def warm_plan(recommendations: Sequence[Any], n_rows: int, *, top: int = TOP_LEARNERS,
               per_learner: int = CONFIGS_PER_LEARNER) -> Plan:
-    """The warm-started plan: top learners, configurations interleaved rank by rank.
+    """The warm-started plan: top learners; their recommended first trials, then the other
+    configurations interleaved rank by rank.
 
-    Round-robin (first configuration of every learner, then the second ones…) so that a
-    short budget still tries each recommended learner once before refining any of them.
+    The first trials (``first_trials`` of the recommendations) are chosen as a set across
+    learners. Without them, and after them, round-robin (first configuration of every
+    learner, then the second ones…) so that a short budget still tries each recommended
+    learner once before refining any of them.
     """
     chosen = [r for r in recommendations if eligible(r.learner, n_rows)][:top]
-    configs = {r.learner: [dict(c) for c in r.configurations][:per_learner]
+    configs = {r.learner: [dict(c) for c in r.configurations]
                or [LEARNERS[r.learner].default_params()] for r in chosen}
-    warm = [(r.learner, configs[r.learner][j]) for j in range(per_learner)
-            for r in chosen if j < len(configs[r.learner])]
+    first = sorted((trial, r.learner, i) for r in chosen
+                   for i, trial in enumerate(getattr(r, "first_trials", None) or [])
+                   if i < len(configs[r.learner]))
+    order = [(learner, i) for _, learner, i in first]
+    order += [(r.learner, j) for j in range(per_learner) for r in chosen
+              if j < len(configs[r.learner]) and (r.learner, j) not in order]
+    warm = [(learner, configs[learner][i]) for learner, i in order]
     probes = [(r.learner, configs[r.learner][0]) for r in chosen]
     prior = {r.learner: float(r.expected_score) for r in chosen
              if getattr(r, "expected_score", None) is not None}

@@ -271,6 +271,13 @@ def test_warm_plan_runs_the_recommended_first_trials_first_then_round_robin():
                                 ("extra_trees", {"n_estimators": 60}),
                                 ("lightgbm", {"num_leaves": 11})]
     assert plan.probes[1] == ("lightgbm", {"num_leaves": 7})
+    # probes that rank extra_trees first and drop knn keep the first trials as a set
+    after = plan.reorder(["extra_trees", "lightgbm"])
+    assert after.warm_starts == [("extra_trees", {"n_estimators": 50}),
+                                 ("lightgbm", {"num_leaves": 7}), ("lightgbm", {"num_leaves": 9}),
+                                 ("extra_trees", {"n_estimators": 60}),
+                                 ("lightgbm", {"num_leaves": 11})]
+    assert after.n_first == 3
 
 
 def test_parallel_folds_give_the_same_out_of_fold_predictions(table):

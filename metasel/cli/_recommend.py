@@ -84,7 +84,10 @@ def recommend_command(
                    "nearest known datasets (score)", "drivers"):
         table.add_column(column)
     for r in recs:
-        configs = "\n".join(json.dumps(c, sort_keys=True) for c in r.configurations[:2])
+        shown = max(2, len(r.first_trials))
+        labels = [f"trial {t}: " for t in r.first_trials] + [""] * shown
+        configs = "\n".join(label + json.dumps(c, sort_keys=True)
+                             for label, c in zip(labels, r.configurations[:shown], strict=False))
         near = "\n".join(f"{n['name']} ({_fmt(n['score'])}, d={n['distance']:.2f})"
                          for n in r.nearest_datasets[:3])
         table.add_row(str(r.rank), r.learner, _fmt(r.expected_score),

@@ -20,24 +20,31 @@ Config = tuple[str, dict[str, Any]]
 
 @dataclass
 class Plan:
-    """Learners to search (best first), warm-start configurations, and probe candidates."""
+    """Learners to search (best first), warm-start configurations, and probe candidates.
+
+    The first ``n_first`` warm starts are the recommended first trials, chosen as a set.
+    """
 
     learners: list[str]
     warm_starts: list[Config] = field(default_factory=list)
     probes: list[Config] = field(default_factory=list)
     prior: dict[str, float] = field(default_factory=dict)
+    n_first: int = 0
 
     def reorder(self, ranking: Sequence[str]) -> Plan:
-        """Keep only ``ranking``'s learners, in its order (after probes)."""
+        """Keep only ``ranking``'s learners, in its order (after probes): the first trials
+        stay a set, sorted by learner; the other warm starts go round-robin in this order."""
         keep = [name for name in ranking if name in self.learners] or self.learners[:1]
         order = {name: i for i, name in enumerate(keep)}
-        warm = sorted((c for c in self.warm_starts if c[0] in order),
+        first = sorted((c for c in self.warm_starts[:self.n_first] if c[0] in order),
+                       key=lambda c: order[c[0]])
+        rest = sorted((c for c in self.warm_starts[self.n_first:] if c[0] in order),
                       key=lambda c: (self._round(c), order[c[0]]))
-        return Plan(keep, warm, [c for c in self.probes if c[0] in order],
-                    {k: v for k, v in self.prior.items() if k in order})
+        return Plan(keep, first + rest, [c for c in self.probes if c[0] in order],
+                    {k: v for k, v in self.prior.items() if k in order}, len(first))
 
     def _round(self, config: Config) -> int:
-        same = [c for c in self.warm_starts if c[0] == config[0]]
+        same = [c for c in self.warm_starts[self.n_first:] if c[0] == config[0]]
         return next(i for i, c in enumerate(same) if c is config)
 
 
@@ -64,7 +71,7 @@ def warm_plan(recommendations: Sequence[Any], n_rows: int, *, top: int = TOP_LEA
     probes = [(r.learner, configs[r.learner][0]) for r in chosen]
     prior = {r.learner: float(r.expected_score) for r in chosen
              if getattr(r, "expected_score", None) is not None}
-    return Plan([r.learner for r in chosen], warm, probes, prior)
+    return Plan([r.learner for r in chosen], warm, probes, prior, len(first))
 
 
 def cold_plan(n_rows: int) -> Plan:

@@ -103,7 +103,8 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         probes = run_probes(plan.probes, X, y, metric=settings.metric, make_model=make_model,
                             deadline=deadline.sub(PROBE_SHARE * deadline.remaining()),
                             random_state=settings.random_state)
-        plan = plan.reorder(_with_prior(plan, probes, settings.metric))
+        if probes.records:  # without a probe fit there is nothing to re-rank on
+            plan = plan.reorder(_with_prior(plan, probes, settings.metric))
     warm = [c for c in plan.warm_starts if c[0] in plan.learners][:WARM_STARTS]
     study = make_study(plan.learners, random_state=settings.random_state,
                        storage=settings.storage, study_name=settings.study_name,

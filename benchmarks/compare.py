@@ -53,6 +53,18 @@ METRIC = "roc_auc"
 #: efficiency mode: runs stop on the trial count; this budget only guards against hangs
 EFFICIENCY_BUDGET = 1200
 EFFICIENCY_KEY = ["dataset", "method", "variant", "seed"]
+#: what each warm-start variant in efficiency.csv ran (the code is in the git history)
+VARIANT_NOTES = {
+    "baseline": "15 warm starts (3 per top-5 learner, round-robin), then TPE",
+    "v2_5warm_tpe_after": "5 warm starts, TPE startup trials after them",
+    "v3_5first_tpe_after": "one configuration per top-5 learner, never pruned, TPE right "
+                           "after them (commit 4a1aa3a)",
+    "v4_one_thread": "v3 with one BLAS/OpenMP thread per model (same trial sequence)",
+    "v5_kb61k": "v4's code; meta-model retrained on the complete KB (61,908 evaluations, "
+                "21 configurations per learner x dataset instead of 9)",
+    "v6_first_trials": "v5's meta-model; the first 5 trials are one set across the top 5 "
+                       "learners (greedy portfolio over the 25 nearest datasets)",
+}
 EFFICIENCY_COLUMNS = [*EFFICIENCY_KEY, "n_trials", "n_probes", "fit_time", "roc_auc",
                       "best_learner", "first_learners", "first_trials", "trial_scores", "error"]
 
@@ -343,7 +355,9 @@ def write_efficiency_report(out: Path) -> None:
              f"search has after {COLD_TRIALS} trials (`inf` = not within {COLD_TRIALS}); "
              "probes are not trials. `reach_probes` also counts each probe fit (on a "
              "subsample) as one trial. Target: median `reach` <= 5.", "",
-             "## Variants (in the order they were tried)", "", _markdown(summary), "",
+             "## Variants (in the order they were tried)", "",
+             *[f"- `{name}`: {VARIANT_NOTES.get(name, 'no note')}" for name in order], "",
+             _markdown(summary), "",
              "## Per dataset", "", _markdown(wide.reset_index()), ""]
     (out / "efficiency.md").write_text("\n".join(lines))
 

@@ -242,6 +242,25 @@ def test_search_always_returns_a_model_even_without_any_finished_trial(table):
     assert outcome.model.predict_proba(X).shape == (len(y), 2)
 
 
+def test_study_stops_after_three_proposals_in_a_row_that_no_longer_fit(table):
+    """Near the end of a budget the sampler keeps proposing the best (slow) learner; a fast
+    one could still run, so the fastest-fold rule alone does not stop the study."""
+    X, y = table
+    learners = ["gaussian_nb", "logistic_regression"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [(n, {}) for n in learners], learners)
+
+    def make_model(name, params):
+        return Slow(strategy="stratified") if name == "gaussian_nb" else DummyClassifier()
+
+    result = run_study(study, learners, X, y, splits=make_splits(y, 2, 0), metric="roc_auc",
+                       make_model=make_model, deadline=Deadline(3.0))
+    statuses = [r.status for r in result.records]
+    runs = "".join("r" if "time left" in r.error else "." for r in result.records)
+    assert "rrrr" not in runs, statuses
+    assert statuses.count("ok") >= 2
+
+
 def test_warm_plan_interleaves_configurations_and_skips_learners_over_their_row_limit():
     class Rec:
         def __init__(self, learner, configurations):

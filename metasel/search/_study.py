@@ -41,6 +41,9 @@ MIN_TRIAL_S = 2.0
 #: the time left)
 MAX_LEARNER_FAILURES = 2
 MAX_LEARNER_CUTS = 2
+#: proposals refused in a row for want of time that end the study (the sampler keeps
+#: proposing what no longer fits: the budget is spent in practice)
+MAX_REFUSALS_IN_A_ROW = 3
 #: random trials before TPE models a study that has no warm starts (Optuna's default)
 TPE_STARTUP_TRIALS = 10
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
@@ -173,6 +176,7 @@ def run_study(
     successes: set[str] = set()
     n_classes = int(y.max()) + 1
     fold_times: dict[str, list[float]] = {}
+    refused_in_a_row = 0
 
     def banned(name: str) -> bool:
         if name in successes:
@@ -191,6 +195,7 @@ def run_study(
         return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
 
     def objective(trial: optuna.Trial) -> float:
+        nonlocal refused_in_a_row
         name = trial.suggest_categorical("learner", list(learners))
         params = get_learner(name).suggest(trial, prefix=f"{name}__")
         if trial.user_attrs.get(_LEARNER_ATTR) == name:
@@ -220,6 +225,7 @@ def run_study(
         hard = deadline.sub(min(left, max(MIN_TRIAL_S, HARD_TRIAL_SHARE * left)))
         soft = deadline.sub(min(left, max(MIN_TRIAL_S, TRIAL_SHARE * left)))
         known = fold_times.get(name) or [t for times in fold_times.values() for t in times]
+        previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
@@ -234,11 +240,15 @@ def run_study(
                     source, "timeout", str(error))
             if error.cut:  # ran past its deadline (a trial merely not started is not at fault)
                 cuts[name] = cuts.get(name, 0) + 1
-                floor = penalty(trial, str(error))
-                if floor is not None:
-                    return floor
-            elif min(map(min, fold_times.values()), default=0.0) > time_left():
-                study.stop()  # not even the fastest learner's fold fits: do not spin
+            else:
+                refused_in_a_row = previous_refusals + 1
+                if (refused_in_a_row >= MAX_REFUSALS_IN_A_ROW
+                        or min(map(min, fold_times.values()), default=0.0) > time_left()):
+                    study.stop()  # not even the fastest learner's fold fits: do not spin
+            # told as the worst score, so that the sampler turns to what still fits
+            floor = penalty(trial, str(error))
+            if floor is not None:
+                return floor
             raise _TrialFailed(str(error)) from error
         except Exception as error:  # noqa: BLE001 - a failing learner must not end the fit
             failures[name] = failures.get(name, 0) + 1

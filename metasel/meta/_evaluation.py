@@ -332,5 +332,6 @@ def evaluate_lodo(
                             datasets=("dataset_id", "nunique")).reset_index())
     return LodoResult(metric=table.metric, n_datasets=len(S), n_groups=len(set(table.groups)),
                       summary=summary, per_dataset=per_dataset, probes=probe_rows,
-                      warmstart=warm_frame, first_trials=first_frame, interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()
+                      warmstart=warm_frame, first_trials=first_frame,
+                      interval_coverage=float(np.nanmean(inside)) if np.isfinite(inside).any()
                       else float("nan"))

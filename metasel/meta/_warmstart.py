@@ -54,6 +54,15 @@ def greedy_portfolio(relative: np.ndarray, size: int = PORTFOLIO_SIZE) -> list[i
     return chosen
 
 
+def relative_to_best(wide: pd.DataFrame, ceiling: float = 0.0) -> np.ndarray:
+    """(datasets x configurations) score minus each dataset's best; a configuration not run
+    on a dataset counts as that dataset's median one, and at most ``ceiling``."""
+    scores = wide.to_numpy(float)
+    relative = scores - np.nanmax(scores, axis=1, keepdims=True)
+    neutral = np.minimum(np.nan_to_num(np.nanmedian(relative, axis=1, keepdims=True)), ceiling)
+    return np.where(np.isnan(relative), neutral, relative)
+
+
 @dataclass
 class WarmStarter:
     """Proposes ordered configurations per learner from the configurations a KB recorded."""
@@ -75,11 +84,7 @@ class WarmStarter:
             shared = wide.columns[wide.notna().sum() >= 2]
             if len(shared):
                 wide = wide[shared]
-            relative = wide.to_numpy() - np.nanmax(wide.to_numpy(), axis=1, keepdims=True)
-            # a configuration not run on a dataset counts as that dataset's median one
-            neutral = np.nan_to_num(np.nanmedian(relative, axis=1, keepdims=True))
-            relative = np.where(np.isnan(relative), neutral, relative)
-            picked = greedy_portfolio(relative, size)
+            picked = greedy_portfolio(relative_to_best(wide), size)
             portfolios[str(learner)] = [str(wide.columns[i]) for i in picked]
         slim = table[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)
         return cls(configs=slim, portfolios=portfolios, params=params)
@@ -124,11 +129,7 @@ class WarmStarter:
             return []
         wide = rows.pivot_table(index="dataset_id", columns="config_id", values="score",
                                 aggfunc="max")
-        scores = wide.to_numpy(float)
-        relative = scores - np.nanmax(scores, axis=1, keepdims=True)
-        neutral = np.minimum(np.nan_to_num(np.nanmedian(relative, axis=1, keepdims=True)),
-                             UNMEASURED_PENALTY)
-        relative = np.where(np.isnan(relative), neutral, relative)
+        relative = relative_to_best(wide, ceiling=UNMEASURED_PENALTY)
         return [str(wide.columns[i]) for i in greedy_portfolio(relative, n)]
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:

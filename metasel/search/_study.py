@@ -244,7 +244,7 @@ def run_study(
                 refused_in_a_row = previous_refusals + 1
                 if (refused_in_a_row >= MAX_REFUSALS_IN_A_ROW
                         or min(map(min, fold_times.values()), default=0.0) > time_left()):
-                    study.stop()  # not even the fastest learner's fold fits: do not spin
+                    study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))
             if floor is not None:

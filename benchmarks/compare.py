@@ -4,6 +4,7 @@
     python benchmarks/compare.py --datasets diabetes --budgets 10 --seeds 0   # a smoke run
     python benchmarks/compare.py --report-only        # rebuild compare.md and the plots
     python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME   # efficiency.md
+    python benchmarks/compare.py --efficiency --seeds 0 1 --reference      # its yardstick
 
 Held-out data: local ARFF sets (../shared/datasets/arff/classification). The meta-model used
 by MetaSelClassifier is trained on the default KB *without* the groups of these datasets
@@ -53,6 +54,8 @@ METRIC = "roc_auc"
 #: efficiency mode: runs stop on the trial count; this budget only guards against hangs
 EFFICIENCY_BUDGET = 1200
 EFFICIENCY_KEY = ["dataset", "method", "variant", "seed"]
+#: efficiency yardstick: a cold search with the seed shifted by RESEED (CV splits kept)
+REFERENCE, RESEED = "cold_reseeded", 1000
 #: what each warm-start variant in efficiency.csv ran (the code is in the git history)
 VARIANT_NOTES = {
     "baseline": "15 warm starts (3 per top-5 learner, round-robin), then TPE",
@@ -64,6 +67,9 @@ VARIANT_NOTES = {
                 "21 configurations per learner x dataset instead of 9)",
     "v6_first_trials": "v5's meta-model; the first 5 trials are one set across the top 5 "
                        "learners (greedy portfolio over the 25 nearest datasets)",
+    REFERENCE: "not a warm start: a second cold search, same data and CV splits, another "
+               "search seed (sampler and learners' seeds); how far a cold search is from "
+               "repeating another one's 50-trial best",
 }
 EFFICIENCY_COLUMNS = [*EFFICIENCY_KEY, "n_trials", "n_probes", "fit_time", "roc_auc",
                       "best_learner", "first_learners", "first_trials", "trial_scores", "error"]
@@ -88,7 +94,8 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {k: job[k] for k in KEY}
     row.update(group=dataset.group, n_rows=len(y), n_features=dataset.X.shape[1],
                n_classes=dataset.n_classes)
-    method = {"metasel": _metasel_warm, "optuna_cold": _metasel_cold, "flaml": _flaml,
+    method = {"metasel": _metasel_warm, "optuna_cold": _metasel_cold,
+              "optuna_cold_reseeded": _metasel_cold_reseeded, "flaml": _flaml,
               "lightgbm_default": _lightgbm_default,
               "random_forest_default": _random_forest_default}[job["method"]]
     tic = time.monotonic()
@@ -118,13 +125,25 @@ def _scores(y_test: np.ndarray, proba: np.ndarray, labels: np.ndarray,
             "balanced_accuracy": float(balanced_accuracy_score(y_test, np.asarray(labels)))}
 
 
-def _metasel(X, y, job, *, warm: bool):
+def _metasel(X, y, job, *, warm: bool, seed_shift: int = 0):
+    """``seed_shift`` moves the search's seed; the CV splits stay those of ``job["seed"]``."""
+    from sklearn.model_selection import PredefinedSplit
+
     from metasel.estimator import MetaSelClassifier
+    from metasel.search._evaluate import make_splits
 
     target = job.get("target")
+    cv: Any = "auto"
+    if seed_shift:
+        test_fold = np.empty(len(y), dtype=int)
+        for fold, (_, test) in enumerate(make_splits(np.unique(y, return_inverse=True)[1],
+                                                     "auto", job["seed"])):
+            test_fold[test] = fold
+        cv = PredefinedSplit(test_fold)
     model = MetaSelClassifier(time_budget=job["budget"], n_trials=job.get("n_trials"),
-                              random_state=job["seed"], n_jobs=1, metric=METRIC,
-                              warm_start=warm, meta_model=job["meta_model"] if warm else None,
+                              random_state=job["seed"] + seed_shift, n_jobs=1, metric=METRIC,
+                              cv=cv, warm_start=warm,
+                              meta_model=job["meta_model"] if warm else None,
                               callback=None if target is None else
                               lambda event: event["best_score"] >= target)
     model.fit(X, y)
@@ -145,6 +164,10 @@ def _metasel_warm(X, y, job):
 
 def _metasel_cold(X, y, job):
     return _metasel(X, y, job, warm=False)
+
+
+def _metasel_cold_reseeded(X, y, job):
+    return _metasel(X, y, job, warm=False, seed_shift=RESEED)
 
 
 def _flaml(X, y, job):
@@ -261,19 +284,21 @@ def _run_jobs(jobs: list[dict[str, Any]], meta_path: Path, csv: Path, key: list[
 
 # ------------------------------------------------------------------ efficiency mode
 def efficiency_jobs(args, done: set[tuple]) -> list[dict[str, Any]]:
-    """Per dataset and seed: the cold search once, and the warm search of ``args.variant``."""
+    """Per dataset and seed: the cold search once, and the warm search of ``args.variant``
+    (or, with ``--reference``, the reseeded cold search)."""
+    rival = ("optuna_cold_reseeded", REFERENCE) if args.reference else ("metasel", args.variant)
     jobs = [{"dataset": dataset, "method": method, "variant": variant, "seed": seed,
              "budget": EFFICIENCY_BUDGET, "n_trials": COLD_TRIALS}
             for seed in args.seeds for dataset in args.datasets
-            for method, variant in (("optuna_cold", "cold"), ("metasel", args.variant))]
+            for method, variant in (("optuna_cold", "cold"), rival)]
     return [j for j in jobs if tuple(j[k] for k in EFFICIENCY_KEY) not in done]
 
 
 def run_efficiency(args) -> None:
     """Exactly ``COLD_TRIALS`` trials per search; the budget is only a guard against hangs.
 
-    A warm search stops as soon as it reaches the cold search's best (later trials cannot
-    change the trials-to-reach count: trials run one after another from the same seed).
+    A warm (or reseeded) search stops as soon as it reaches the cold search's best (later
+    trials cannot change the trials-to-reach count: trials run one after another).
 
     The held-out meta-model is trained once into ``efficiency_meta`` and reused, so that
     variants of the warm start are compared on the same meta-model.
@@ -287,7 +312,7 @@ def run_efficiency(args) -> None:
     if not meta_path.exists():
         meta_path, _ = holdout_meta_model(list(DATASETS), meta_path.parent)
     for job in jobs:
-        if job["method"] == "metasel":
+        if job["method"] != "optuna_cold":
             job["target"] = _cold_best(csv, job)
         _run_jobs([job], meta_path, csv, EFFICIENCY_KEY, EFFICIENCY_COLUMNS)
 
@@ -310,7 +335,7 @@ def efficiency_table(df: pd.DataFrame) -> pd.DataFrame:
     ok = df[df["error"].isna() | (df["error"] == "")]
     cold = ok[ok["method"] == "optuna_cold"].set_index(["dataset", "seed"])
     rows = []
-    for row in ok[ok["method"] == "metasel"].itertuples(index=False):
+    for row in ok[ok["method"] != "optuna_cold"].itertuples(index=False):
         if (row.dataset, row.seed) not in cold.index:
             continue
         base = _trajectory(cold.at[(row.dataset, row.seed), "trial_scores"])[:COLD_TRIALS]
@@ -518,6 +543,8 @@ def main() -> None:
                         help=f"warm-start efficiency on exactly {COLD_TRIALS} trials per search")
     parser.add_argument("--variant", default="baseline",
                         help="label of the warm-start code under test (--efficiency rows)")
+    parser.add_argument("--reference", action="store_true",
+                        help="--efficiency: run a reseeded cold search instead of a warm one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from metasel.search import (
     SearchSettings,
     caruana_selection,
     enqueue_warm_starts,
+    evaluate,
     make_splits,
     make_study,
     run_probes,
@@ -184,6 +185,43 @@ class Slow(DummyClassifier):
     def fit(self, X, y, sample_weight=None):  # noqa: N803
         time.sleep(0.4)
         return super().fit(X, y, sample_weight)
+
+
+def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, hard: float):
+    X, y = table
+
+    def make_model():
+        built.append(1)
+        return Slow(strategy="stratified")
+
+    return evaluate(make_model, X, y, make_splits(y, 3, 0), "roc_auc", Deadline(hard),
+                    n_classes=2, soft_deadline=None if soft is None else Deadline(soft),
+                    expected_fold_time=expected)
+
+
+def test_a_trial_whose_folds_cannot_all_fit_its_share_is_refused_before_any_fold(table):
+    built: list = []
+    with pytest.raises(BudgetExceeded, match="3 folds left") as refused:
+        _evaluate_slow(table, built, expected=0.4, soft=1.0, hard=10.0)
+    assert not refused.value.cut
+    assert built == [], "no fold may be fitted (and lost) when the trial as a whole won't fit"
+
+
+def test_a_started_trial_finishes_its_folds_while_they_fit_the_hard_deadline(table):
+    """Fold 1 shows the estimate was low: the two folds left overrun the soft share but fit
+    the hard deadline; stopping would throw away the finished fold."""
+    built: list = []
+    evaluation = _evaluate_slow(table, built, expected=0.1, soft=0.6, hard=5.0)
+    assert len(evaluation.fold_scores) == 3
+
+
+def test_a_trial_that_cannot_finish_stops_between_folds_instead_of_being_cut(table):
+    built: list = []
+    tic = time.monotonic()
+    with pytest.raises(BudgetExceeded, match="2 folds left") as refused:
+        _evaluate_slow(table, built, expected=0.1, soft=None, hard=1.0)
+    assert not refused.value.cut and len(built) == 1
+    assert time.monotonic() - tic < 0.8
 
 
 def test_study_stops_when_no_learner_fits_in_the_time_left(table):

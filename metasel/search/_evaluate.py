@@ -136,9 +136,11 @@ def evaluate(
     """Fit and score ``make_model()`` fold by fold within ``deadline``.
 
     Up to ``n_jobs`` folds run at once (threads: the learners release the GIL). After each
-    batch ``on_fold(step, running_score)`` may raise to prune the trial. A batch is not
-    started when its expected time (this trial's folds so far, else ``expected_fold_time``)
-    would pass ``soft_deadline`` or ``deadline``; a batch that runs past ``deadline`` is cut.
+    batch ``on_fold(step, running_score)`` may raise to prune the trial. Time is judged on
+    the whole trial, since a trial stopped between folds loses the folds it finished: it
+    does not start when all its batches (at ``expected_fold_time`` each) would pass
+    ``soft_deadline``; once started, it goes on while the batches left (at this trial's
+    own pace) fit before ``deadline``, and a batch that runs past ``deadline`` is cut.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`.
     """
     started = time.monotonic()
@@ -151,10 +153,11 @@ def evaluate(
     for first in range(0, len(splits), batch):
         deadline.check("cross-validation")
         expected = float(np.mean(wall_times)) if wall_times else (expected_fold_time or 0.0)
-        for limit in (soft_deadline, deadline):
-            if limit is not None and expected > limit.remaining():
-                raise BudgetExceeded(f"cross-validation: a fold is expected to take "
-                                     f"{expected:.1f} s, more than the time left")
+        expected *= math.ceil((len(splits) - first) / batch)
+        limit = deadline if wall_times or soft_deadline is None else soft_deadline
+        if expected > limit.remaining():
+            raise BudgetExceeded(f"cross-validation: the {len(splits) - first} folds left are "
+                                 f"expected to take {expected:.1f} s, more than the time left")
         chunk = splits[first:first + batch]
         tic = time.monotonic()
         results = _run_folds(make_model, X, y, chunk, n_classes, deadline)

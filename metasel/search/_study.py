@@ -32,8 +32,9 @@ from metasel.search._evaluate import Evaluation, Split, evaluate
 
 logger = logging.getLogger(__name__)
 
-#: a trial does not start a fold expected to end past this share of the remaining time,
-#: and is cut outright at HARD_TRIAL_SHARE (a hung learner); never below MIN_TRIAL_S
+#: a trial does not start when its folds are expected to end past this share of the
+#: remaining time, and is cut outright at HARD_TRIAL_SHARE (a hung learner); never below
+#: MIN_TRIAL_S
 TRIAL_SHARE, HARD_TRIAL_SHARE = 0.3, 0.5
 MIN_TRIAL_S = 2.0
 #: a learner with no successful trial is banned after this many errors, or one cut; one
@@ -194,6 +195,13 @@ def run_study(
     def time_left() -> float:
         return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
 
+    def window(share: float) -> float:
+        """Seconds a trial starting now may take: ``share`` of the time left, bounded."""
+        left = time_left()
+        return min(left, max(MIN_TRIAL_S, share * left))
+
+    batches = math.ceil(len(splits) / max(1, n_jobs))
+
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row
         name = trial.suggest_categorical("learner", list(learners))
@@ -221,9 +229,7 @@ def run_study(
                     raise optuna.TrialPruned()
 
         tic = time.monotonic()
-        left = time_left()
-        hard = deadline.sub(min(left, max(MIN_TRIAL_S, HARD_TRIAL_SHARE * left)))
-        soft = deadline.sub(min(left, max(MIN_TRIAL_S, TRIAL_SHARE * left)))
+        hard, soft = deadline.sub(window(HARD_TRIAL_SHARE)), deadline.sub(window(TRIAL_SHARE))
         known = fold_times.get(name) or [t for times in fold_times.values() for t in times]
         previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
@@ -242,8 +248,8 @@ def run_study(
                 cuts[name] = cuts.get(name, 0) + 1
             else:
                 refused_in_a_row = previous_refusals + 1
-                if (refused_in_a_row >= MAX_REFUSALS_IN_A_ROW
-                        or min(map(min, fold_times.values()), default=0.0) > time_left()):
+                fastest = min(map(min, fold_times.values()), default=0.0) * batches
+                if refused_in_a_row >= MAX_REFUSALS_IN_A_ROW or fastest > window(TRIAL_SHARE):
                     study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))

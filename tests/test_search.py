@@ -196,13 +196,13 @@ def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, h
 
     return evaluate(make_model, X, y, make_splits(y, 3, 0), "roc_auc", Deadline(hard),
                     n_classes=2, soft_deadline=None if soft is None else Deadline(soft),
-                    expected_fold_time=expected)
+                    expected_time=expected)
 
 
 def test_a_trial_whose_folds_cannot_all_fit_its_share_is_refused_before_any_fold(table):
     built: list = []
     with pytest.raises(BudgetExceeded, match="3 folds left") as refused:
-        _evaluate_slow(table, built, expected=0.4, soft=1.0, hard=10.0)
+        _evaluate_slow(table, built, expected=1.2, soft=1.0, hard=10.0)
     assert not refused.value.cut
     assert built == [], "no fold may be fitted (and lost) when the trial as a whole won't fit"
 

@@ -131,16 +131,16 @@ def evaluate(
     n_jobs: int = 1,
     keep_models: bool = True,
     soft_deadline: Deadline | None = None,
-    expected_fold_time: float | None = None,
+    expected_time: float | None = None,
 ) -> Evaluation:
     """Fit and score ``make_model()`` fold by fold within ``deadline``.
 
     Up to ``n_jobs`` folds run at once (threads: the learners release the GIL). After each
     batch ``on_fold(step, running_score)`` may raise to prune the trial. Time is judged on
     the whole trial, since a trial stopped between folds loses the folds it finished: it
-    does not start when all its batches (at ``expected_fold_time`` each) would pass
-    ``soft_deadline``; once started, it goes on while the batches left (at this trial's
-    own pace) fit before ``deadline``, and a batch that runs past ``deadline`` is cut.
+    does not start when ``expected_time`` would pass ``soft_deadline`` (or ``deadline``);
+    once started, it goes on while the batches left (at this trial's own pace) fit before
+    ``deadline``, and a batch that runs past ``deadline`` is cut.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`.
     """
     started = time.monotonic()
@@ -152,9 +152,11 @@ def evaluate(
     batch = max(1, int(n_jobs))
     for first in range(0, len(splits), batch):
         deadline.check("cross-validation")
-        expected = float(np.mean(wall_times)) if wall_times else (expected_fold_time or 0.0)
-        expected *= math.ceil((len(splits) - first) / batch)
-        limit = deadline if wall_times or soft_deadline is None else soft_deadline
+        if wall_times:
+            expected = float(np.mean(wall_times)) * math.ceil((len(splits) - first) / batch)
+            limit = deadline
+        else:
+            expected, limit = expected_time or 0.0, soft_deadline or deadline
         if expected > limit.remaining():
             raise BudgetExceeded(f"cross-validation: the {len(splits) - first} folds left are "
                                  f"expected to take {expected:.1f} s, more than the time left")

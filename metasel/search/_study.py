@@ -202,6 +202,14 @@ def run_study(
 
     batches = math.ceil(len(splits) / max(1, n_jobs))
 
+    def expected_time(name: str) -> float | None:
+        """A trial of ``name``: its own folds so far x the batches; a learner not run yet
+        is only assumed to need one typical fold of the others (it may be much faster)."""
+        if fold_times.get(name):
+            return float(np.median(fold_times[name])) * batches
+        known = [t for times in fold_times.values() for t in times]
+        return float(np.median(known)) if known else None
+
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row
         name = trial.suggest_categorical("learner", list(learners))
@@ -230,13 +238,12 @@ def run_study(
 
         tic = time.monotonic()
         hard, soft = deadline.sub(window(HARD_TRIAL_SHARE)), deadline.sub(window(TRIAL_SHARE))
-        known = fold_times.get(name) or [t for times in fold_times.values() for t in times]
         previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
                                   soft_deadline=soft,
-                                  expected_fold_time=float(np.median(known)) if known else None)
+                                  expected_time=expected_time(name))
         except optuna.TrialPruned:
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
                     source, "pruned")
@@ -248,8 +255,8 @@ def run_study(
                 cuts[name] = cuts.get(name, 0) + 1
             else:
                 refused_in_a_row = previous_refusals + 1
-                fastest = min(map(min, fold_times.values()), default=0.0) * batches
-                if refused_in_a_row >= MAX_REFUSALS_IN_A_ROW or fastest > window(TRIAL_SHARE):
+                if (refused_in_a_row >= MAX_REFUSALS_IN_A_ROW
+                        or min(map(min, fold_times.values()), default=0.0) > time_left()):
                     study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))

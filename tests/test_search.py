@@ -30,6 +30,7 @@ from metasel.search import (
     search,
     warm_plan,
 )
+from metasel.search._study import MAX_REFUSALS_IN_A_ROW
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +281,7 @@ def test_search_always_returns_a_model_even_without_any_finished_trial(table):
     assert outcome.model.predict_proba(X).shape == (len(y), 2)
 
 
-def test_study_stops_after_three_proposals_in_a_row_that_no_longer_fit(table):
+def test_study_stops_after_a_few_proposals_in_a_row_that_no_longer_fit(table):
     """Near the end of a budget the sampler keeps proposing the best (slow) learner; a fast
     one could still run, so the fastest-fold rule alone does not stop the study."""
     X, y = table
@@ -295,7 +296,7 @@ def test_study_stops_after_three_proposals_in_a_row_that_no_longer_fit(table):
                        make_model=make_model, deadline=Deadline(3.0))
     statuses = [r.status for r in result.records]
     runs = "".join("r" if "time left" in r.error else "." for r in result.records)
-    assert "rrrr" not in runs, statuses
+    assert "r" * (MAX_REFUSALS_IN_A_ROW + 1) not in runs, statuses
     assert statuses.count("ok") >= 2
 
 

@@ -98,7 +98,6 @@ class Evaluation:
     oof: np.ndarray
     fit_time: float
     duration: float
-    fold_wall_time: float = 0.0
     models: list[BaseEstimator] = field(default_factory=list, repr=False)
 
     @property
@@ -177,7 +176,7 @@ def evaluate(
     if math.isnan(score):
         score = _nanmean(fold_scores)
     return Evaluation(score, fold_scores, oof, float(np.mean(fit_times)),
-                      time.monotonic() - started, float(np.mean(wall_times)), models)
+                      time.monotonic() - started, models)
 
 
 def _run_folds(make_model, X, y, chunk, n_classes, deadline):

@@ -42,9 +42,9 @@ MIN_TRIAL_S = 2.0
 #: the time left)
 MAX_LEARNER_FAILURES = 2
 MAX_LEARNER_CUTS = 2
-#: proposals refused in a row for want of time that end the study (the sampler keeps
-#: proposing what no longer fits: the budget is spent in practice)
-MAX_REFUSALS_IN_A_ROW = 3
+#: proposals refused in a row for want of time that end the study even though some learner
+#: would still fit (the sampler keeps proposing what no longer does)
+MAX_REFUSALS_IN_A_ROW = 5
 #: random trials before TPE models a study that has no warm starts (Optuna's default)
 TPE_STARTUP_TRIALS = 10
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
@@ -229,6 +229,9 @@ def run_study(
             return floor
 
         def on_fold(step: int, running: float) -> None:
+            # every batch teaches this learner's pace, also in trials that end unfinished
+            fold_times.setdefault(name, []).append(time.monotonic() - batch_start[0])
+            batch_start[0] = time.monotonic()
             # warm starts set the pruning bar but are evaluated in full: cut early, their
             # score would be lost to TPE (strong ones set a bar that cuts their siblings)
             if not math.isnan(running):
@@ -237,6 +240,7 @@ def run_study(
                     raise optuna.TrialPruned()
 
         tic = time.monotonic()
+        batch_start = [tic]
         hard, soft = deadline.sub(window(HARD_TRIAL_SHARE)), deadline.sub(window(TRIAL_SHARE))
         previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
@@ -255,8 +259,9 @@ def run_study(
                 cuts[name] = cuts.get(name, 0) + 1
             else:
                 refused_in_a_row = previous_refusals + 1
-                if (refused_in_a_row >= MAX_REFUSALS_IN_A_ROW
-                        or min(map(min, fold_times.values()), default=0.0) > time_left()):
+                fits = [other for other in learners if not banned(other)
+                        and (expected_time(other) or 0.0) <= window(TRIAL_SHARE)]
+                if refused_in_a_row >= MAX_REFUSALS_IN_A_ROW or not fits:
                     study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))
@@ -274,7 +279,6 @@ def run_study(
                     evaluation.duration, source, "failed", "metric undefined")
             raise _TrialFailed("metric undefined")
         successes.add(name)
-        fold_times.setdefault(name, []).append(evaluation.fold_wall_time)
         _record(result, trial.number, name, params, evaluation.score, evaluation.fit_time,
                 evaluation.duration, source, "ok", fold_scores=evaluation.fold_scores)
         _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep)

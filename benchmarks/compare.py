@@ -127,19 +127,10 @@ def _scores(y_test: np.ndarray, proba: np.ndarray, labels: np.ndarray,
 
 def _metasel(X, y, job, *, warm: bool, seed_shift: int = 0):
     """``seed_shift`` moves the search's seed; the CV splits stay those of ``job["seed"]``."""
-    from sklearn.model_selection import PredefinedSplit
-
     from metasel.estimator import MetaSelClassifier
-    from metasel.search._evaluate import make_splits
 
     target = job.get("target")
-    cv: Any = "auto"
-    if seed_shift:
-        test_fold = np.empty(len(y), dtype=int)
-        for fold, (_, test) in enumerate(make_splits(np.unique(y, return_inverse=True)[1],
-                                                     "auto", job["seed"])):
-            test_fold[test] = fold
-        cv = PredefinedSplit(test_fold)
+    cv = fixed_auto_splits(y, job["seed"]) if seed_shift else "auto"
     model = MetaSelClassifier(time_budget=job["budget"], n_trials=job.get("n_trials"),
                               random_state=job["seed"] + seed_shift, n_jobs=1, metric=METRIC,
                               cv=cv, warm_start=warm,
@@ -156,6 +147,20 @@ def _metasel(X, y, job, *, warm: bool, seed_shift: int = 0):
             "first_learners": ",".join(r.learner for r in model.recommendations_[:3]),
             "first_trials": ",".join(trials["learner"].head(10))}
     return model, info
+
+
+def fixed_auto_splits(y: np.ndarray, seed: int):
+    """A CV splitter that gives the "auto" splits of ``random_state=seed`` whatever the
+    estimator's own seed."""
+    from sklearn.model_selection import PredefinedSplit
+
+    from metasel.search import make_splits
+
+    test_fold = np.empty(len(y), dtype=int)
+    for fold, (_, test) in enumerate(make_splits(np.unique(y, return_inverse=True)[1], "auto",
+                                                 seed)):
+        test_fold[test] = fold
+    return PredefinedSplit(test_fold)
 
 
 def _metasel_warm(X, y, job):
@@ -369,7 +374,8 @@ def write_efficiency_report(out: Path) -> None:
     wide.columns = [f"{variant}: {what}" for what, variant in wide.columns]
     wide = wide[[f"{v}: {w}" for v in order for w in ("reach", "reach_probes")]]
     lines = ["# Warm-start efficiency on exact trial counts", "",
-             f"Command: `python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME`. "
+             f"Command: `python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME` "
+             f"(`--reference` for the `{REFERENCE}` yardstick). "
              f"Per held-out dataset and seed (outer 75/25 split of compare.py; meta-model "
              f"retrained without the benchmark groups), the cold-start search "
              f"(`warm_start=False`) and the warm-started one each run exactly {COLD_TRIALS} "
@@ -379,7 +385,10 @@ def write_efficiency_report(out: Path) -> None:
              f"`reach` = trials the warm search needs to reach the best CV score the cold "
              f"search has after {COLD_TRIALS} trials (`inf` = not within {COLD_TRIALS}); "
              "probes are not trials. `reach_probes` also counts each probe fit (on a "
-             "subsample) as one trial. Target: median `reach` <= 5.", "",
+             "subsample) as one trial. Target: median `reach` <= 5. The yardstick "
+             f"`{REFERENCE}` is what a second cold search needs: the cold best is the maximum "
+             f"of {COLD_TRIALS} noisy CV estimates, which another search of the same quality "
+             "repeats only late.", "",
              "## Variants (in the order they were tried)", "",
              *[f"- `{name}`: {VARIANT_NOTES.get(name, 'no note')}" for name in order], "",
              _markdown(summary), "",

@@ -1,0 +1,49 @@
+"""benchmarks/compare.py's efficiency bookkeeping: what its yardstick compares must match."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metasel.search import make_splits
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
+
+
+@pytest.fixture(scope="module")
+def compare():
+    spec = importlib.util.spec_from_file_location("compare_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reseeded_cold_search_keeps_the_cv_splits_of_its_seed(compare):
+    y = np.repeat([3, 7, 9], [40, 25, 15])  # labels as the estimator receives them
+    fixed = list(compare.fixed_auto_splits(y, seed=1).split(np.zeros((len(y), 1)), y))
+    codes = np.unique(y, return_inverse=True)[1]
+    expected = make_splits(codes, "auto", 1)
+    assert len(fixed) == len(expected)
+    for (_, test), (_, want) in zip(fixed, expected, strict=True):
+        assert np.array_equal(np.sort(test), np.sort(want))
+    other = make_splits(codes, "auto", 1 + compare.RESEED)
+    assert not np.array_equal(np.sort(fixed[0][1]), np.sort(other[0][1]))
+
+
+def test_efficiency_table_counts_trials_to_reach_the_cold_best_for_every_rival(compare):
+    def row(method, variant, scores):
+        return {"dataset": "d", "method": method, "variant": variant, "seed": 0,
+                "n_trials": len(scores), "n_probes": 0, "trial_scores": json.dumps(scores),
+                "error": ""}
+
+    frame = pd.DataFrame([row("optuna_cold", "cold", [0.7, 0.9, 0.8]),
+                          row("metasel", "v", [0.85, None, 0.9]),
+                          row("optuna_cold_reseeded", compare.REFERENCE, [0.5, 0.6])])
+    table = compare.efficiency_table(frame).set_index("variant")
+    assert table.at["v", "reach"] == 3
+    assert table.at[compare.REFERENCE, "reach"] == np.inf

@@ -72,6 +72,25 @@ def test_score_proba_multiclass_auc_with_a_class_absent_from_the_rows():
     assert score_proba("roc_auc", y, proba) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3, 11])
+def test_score_proba_auc_equals_scikit_learn_with_ties_and_absent_classes(n_classes):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(n_classes)
+    for absent in (None, n_classes - 1):
+        y = rng.integers(0, n_classes, 300)
+        if absent is not None and n_classes > 2:
+            y[y == absent] = 0
+        # coarse probabilities: many ties, which AUC counts as one half
+        proba = rng.dirichlet(np.ones(n_classes), 300).round(1) + 1e-3
+        proba /= proba.sum(axis=1, keepdims=True)
+        present = np.unique(y)
+        sub = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
+        expected = (roc_auc_score(y == present[1], sub[:, 1]) if present.size == 2 else
+                    roc_auc_score(y, sub, multi_class="ovr", labels=present))
+        assert score_proba("roc_auc", y, proba) == pytest.approx(expected, abs=1e-12)
+
+
 def test_make_splits_lowers_fold_count_to_the_smallest_class():
     y = np.array([0] * 20 + [1] * 3)
     splits = make_splits(y, 5, random_state=0)
@@ -84,6 +103,15 @@ def test_make_splits_auto_uses_a_holdout_for_large_tables():
     (train, test), = make_splits(y, "auto", random_state=0)
     assert len(test) == pytest.approx(4_000, abs=1)
     assert np.intersect1d(train, test).size == 0
+
+
+def test_caruana_selection_stops_at_its_deadline_with_the_bag_so_far():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    oofs = [rng.dirichlet([1, 1], 200) for _ in range(4)]
+    selection = caruana_selection(oofs, y, "roc_auc", size=50, deadline=Deadline(0.0))
+    assert selection.weights.sum() == pytest.approx(1.0)
+    assert len(selection.members) == 1
 
 
 def test_caruana_selection_combines_complementary_models():

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, roc_auc_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 from sklearn.model_selection import StratifiedKFold
 
+from metasel._auc import one_vs_rest_auc
 from metasel.data import Dataset
 from metasel.data._dataset import stratified_indices
 from metasel.kb._schema import EVALUATIONS_SCHEMA, METRICS, library_versions
@@ -119,15 +120,10 @@ def _full_proba(proba: np.ndarray, model_classes: np.ndarray, n_classes: int) ->
 
 def _roc_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
     """ROC AUC, one-vs-rest macro over the classes that have positives and negatives."""
-    n_classes = proba.shape[1]
-    if n_classes == 2:
-        return float(roc_auc_score(y_true == 1, proba[:, 1])) if len(np.unique(y_true)) == 2 else np.nan
-    scores = [
-        roc_auc_score(y_true == k, proba[:, k])
-        for k in range(n_classes)
-        if 0 < np.sum(y_true == k) < len(y_true)
-    ]
-    return float(np.mean(scores)) if scores else np.nan
+    aucs = one_vs_rest_auc(y_true, proba)
+    if proba.shape[1] == 2:
+        return float(aucs[1])
+    return float(np.nanmean(aucs)) if np.isfinite(aucs).any() else np.nan
 
 
 def fold_scores(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.special import ndtr
-from scipy.stats import rankdata
 
+from metasel._auc import one_vs_rest_auc
 from metasel.metafeatures._stump import Stump
 from metasel.metafeatures._table import Table
 
@@ -110,11 +110,7 @@ def _scores(y: np.ndarray, proba: np.ndarray, k: int) -> tuple[float, float, flo
     expected = float((confusion.sum(axis=1) * confusion.sum(axis=0)).sum()) / (n * n)
     kappa = (1.0 - err - expected) / (1.0 - expected) if expected < 1.0 else float("nan")
     counts = np.bincount(y, minlength=k)
-    aucs = np.full(k, np.nan)
-    for c in np.flatnonzero((counts > 0) & (counts < n)):
-        ranks = rankdata(proba[:, c])
-        pos = y == c
-        aucs[c] = (ranks[pos].sum() - counts[c] * (counts[c] + 1) / 2) / (counts[c] * (n - counts[c]))
+    aucs = one_vs_rest_auc(y, proba)
     ok = np.isfinite(aucs)
     auc = float((aucs[ok] * counts[ok]).sum() / counts[ok].sum()) if ok.any() else float("nan")
     return auc, float(err), float(kappa)

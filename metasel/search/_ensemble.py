@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from metasel.search._budget import Deadline
 from metasel.search._evaluate import full_proba, score_proba
 
 
@@ -32,12 +33,15 @@ class Selection:
 
 
 def caruana_selection(
-    oofs: Sequence[np.ndarray], y: np.ndarray, metric: str, size: int
+    oofs: Sequence[np.ndarray], y: np.ndarray, metric: str, size: int,
+    deadline: Deadline | None = None,
 ) -> Selection:
     """Select ``size`` times with replacement among ``oofs`` (each ``n x k`` probabilities).
 
     Only rows that every candidate predicted are used, so holdout and CV candidates mix.
     Ties keep the earlier (better-ranked) candidate, which makes the result deterministic.
+    The selection is anytime: once ``deadline`` has passed it returns the bag so far (at
+    least one pick), since every step costs one scoring per candidate.
     """
     if not oofs:
         raise ValueError("caruana_selection needs at least one candidate")
@@ -48,6 +52,8 @@ def caruana_selection(
     total = np.zeros_like(stack[0])
     best_score = -np.inf
     for step in range(1, max(1, size) + 1):
+        if step > 1 and deadline is not None and deadline.expired():
+            break
         trial_scores = np.array(
             [score_proba(metric, target, (total + cand) / step) for cand in stack]
         )

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, roc_auc_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSplit
 
+from metasel._auc import one_vs_rest_auc
 from metasel.exceptions import MetaselError
 from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
 
@@ -43,16 +44,16 @@ def score_proba(metric: str, y: np.ndarray, proba: np.ndarray) -> float:
     n_classes = proba.shape[1]
     try:
         if metric == "roc_auc":
-            if n_classes == 2:
-                return float(roc_auc_score(y, proba[:, 1]))
             present = np.unique(y)
             if present.size < 2:
                 return math.nan
+            if n_classes == 2:
+                return float(one_vs_rest_auc(y, proba)[1])
+            # scikit-learn's one-vs-rest macro AUC over the classes present in these rows
             sub = proba[:, present]
             sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
-            if present.size == 2:
-                return float(roc_auc_score(y == present[1], sub[:, 1]))
-            return float(roc_auc_score(y, sub, multi_class="ovr", labels=present))
+            aucs = one_vs_rest_auc(np.searchsorted(present, y), sub)
+            return float(aucs[1] if present.size == 2 else np.mean(aucs))
         if metric == "balanced_accuracy":
             return float(balanced_accuracy_score(y, proba.argmax(axis=1)))
         if metric == "accuracy":

@@ -52,6 +52,8 @@ WARM_STARTS = 5
 REFIT_SAFETY = 1.3
 #: time kept free after the study on top of the refit estimate: fixed + share of the budget
 RESERVE_SLACK_S, RESERVE_SLACK_SHARE = 0.3, 0.03
+#: share of the time left after the study that greedy ensemble selection may use
+SELECTION_SHARE = 0.2
 #: the ensemble must beat the best single candidate by more than this to be used
 ENSEMBLE_MIN_GAIN = 1e-4
 LEADERBOARD_COLUMNS = ["trial", "learner", "configuration", "score", "fit_time", "time",
@@ -167,7 +169,8 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
         selection = None
         if settings.ensemble_size > 1 and len(result.candidates) > 1:
             selection = caruana_selection([c.evaluation.oof for c in result.candidates], y,
-                                          settings.metric, settings.ensemble_size)
+                                          settings.metric, settings.ensemble_size,
+                                          deadline.sub(SELECTION_SHARE * deadline.remaining()))
         if (selection is not None and len(selection.members) > 1
                 and selection.score > result.best.evaluation.score + ENSEMBLE_MIN_GAIN):
             members = [result.candidates[i] for i in selection.members]

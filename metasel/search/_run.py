@@ -52,6 +52,9 @@ WARM_STARTS = 5
 REFIT_SAFETY = 1.3
 #: time kept free after the study on top of the refit estimate: fixed + share of the budget
 RESERVE_SLACK_S, RESERVE_SLACK_SHARE = 0.3, 0.03
+#: time for an ensemble refit is kept only while the best's refit is at most this share of
+#: the budget
+ENSEMBLE_REFIT_SHARE = 0.1
 #: share of the time left after the study that greedy ensemble selection may use
 SELECTION_SHARE = 0.2
 #: the ensemble must beat the best single candidate by more than this to be used
@@ -114,12 +117,11 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
     enqueue_warm_starts(study, warm, plan.learners)
     splits = make_splits(y, settings.cv, settings.random_state)
     train_share = len(splits[0][0]) / len(y)
-    slack = RESERVE_SLACK_S + RESERVE_SLACK_SHARE * deadline.budget
-    refits = 2 if settings.ensemble_size > 1 else 1  # room for an ensemble, then the best
     result = run_study(study, plan.learners, X, y, splits=splits, metric=settings.metric,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
                        n_jobs=settings.n_jobs, progress=settings.progress,
-                       reserve=lambda best: refits * _refit_estimate(best, train_share) + slack)
+                       reserve=lambda found: _reserve(found, settings, train_share,
+                                                      deadline.budget))
     model, kind, members = _final_model(result, probes, X, y, settings, deadline, train_share)
     best = result.best
     return SearchOutcome(
@@ -151,6 +153,17 @@ def _factory(random_state: int | None) -> Callable[[str, dict[str, Any]], BaseEs
         return get_learner(name).build(params, random_state=random_state)
 
     return make_model
+
+
+def _reserve(result: SearchResult, settings: SearchSettings, train_share: float,
+             budget: float) -> float:
+    """Seconds to keep free after the study: the best's refit plus slack, and room for an
+    ensemble refit first once there is a choice of two and a refit is cheap against the
+    budget (otherwise the trials that room would cost are worth more than an ensemble)."""
+    one = _refit_estimate(result.best, train_share)
+    ensemble = (settings.ensemble_size > 1 and len(result.candidates) > 1
+                and one <= ENSEMBLE_REFIT_SHARE * budget)
+    return (2 if ensemble else 1) * one + RESERVE_SLACK_S + RESERVE_SLACK_SHARE * budget
 
 
 def _refit_estimate(candidate: Candidate | None, train_share: float) -> float:

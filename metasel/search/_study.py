@@ -164,12 +164,12 @@ def run_study(
     n_jobs: int = 1,
     keep: int = 10,
     progress: Progress | None = None,
-    reserve: Callable[[Candidate | None], float] | None = None,
+    reserve: Callable[[SearchResult], float] | None = None,
 ) -> SearchResult:
     """Optimise until ``deadline`` or ``n_trials``; keep the ``keep`` best candidates' OOF.
 
-    ``reserve(best)`` is the time to keep free after the study (to refit ``best``): no trial
-    starts or runs into it.
+    ``reserve(result)`` is the time to keep free after the study (to refit its best
+    candidates): no trial starts or runs into it.
     """
     result = SearchResult(study=study)
     failures: dict[str, int] = {}
@@ -193,7 +193,7 @@ def run_study(
         return min(scores)
 
     def time_left() -> float:
-        return deadline.remaining() - (reserve(result.best) if reserve else 0.0)
+        return deadline.remaining() - (reserve(result) if reserve else 0.0)
 
     def window(share: float) -> float:
         """Seconds a trial starting now may take: ``share`` of the time left, bounded."""

@@ -265,6 +265,30 @@ def test_study_stops_when_no_learner_fits_in_the_time_left(table):
     assert len(refused) <= 1
 
 
+def test_study_goes_on_to_other_learners_when_its_first_trial_is_too_slow_to_finish(table):
+    """Measured on vehicle (10 s): a first HGB trial stopped after one 2.5 s fold, every
+    other learner was then guessed as slow as that fold, and the fit ended with no model."""
+    X, y = table
+
+    class SlowerThanTheWindow(Slow):
+        def fit(self, X, y, sample_weight=None):  # noqa: N803
+            time.sleep(1.8)
+            return super().fit(X, y, sample_weight)
+
+    def make_model(name, params):
+        if name == "knn":
+            return SlowerThanTheWindow()
+        return get_learner(name).build(params, random_state=0)
+
+    learners = ["knn", "logistic_regression"]
+    study = make_study(learners, random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [("knn", {})], learners)
+    result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=make_model, deadline=Deadline(6.0))
+    assert result.records[0].learner == "knn" and result.records[0].status == "timeout"
+    assert result.best is not None and result.best.learner == "logistic_regression"
+
+
 def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
     X, y = table
     storage = f"sqlite:///{tmp_path / 'study.db'}"

@@ -204,11 +204,12 @@ def run_study(
 
     def expected_time(name: str) -> float | None:
         """A trial of ``name``: its own folds so far x the batches; a learner not run yet
-        is only assumed to need one typical fold of the others (it may be much faster)."""
+        is only assumed to need one typical fold of the others (it may be much faster), and
+        nothing (None) while no trial has succeeded: a model is then worth any guess."""
         if fold_times.get(name):
             return float(np.median(fold_times[name])) * batches
         known = [t for times in fold_times.values() for t in times]
-        return float(np.median(known)) if known else None
+        return float(np.median(known)) if known and result.best is not None else None
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row
@@ -261,7 +262,8 @@ def run_study(
                 refused_in_a_row = previous_refusals + 1
                 fits = [other for other in learners if not banned(other)
                         and (expected_time(other) or 0.0) <= window(TRIAL_SHARE)]
-                if refused_in_a_row >= MAX_REFUSALS_IN_A_ROW or not fits:
+                spinning = refused_in_a_row >= MAX_REFUSALS_IN_A_ROW and result.best is not None
+                if spinning or not fits:
                     study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))

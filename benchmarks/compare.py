@@ -44,8 +44,8 @@ SEARCHERS = ("metasel", "optuna_cold", "flaml")
 DEFAULTS = ("lightgbm_default", "random_forest_default")
 KEY = ["dataset", "method", "budget", "seed"]
 COLUMNS = [*KEY, "group", "n_rows", "n_features", "n_classes", "fit_time", "roc_auc",
-           "balanced_accuracy", "n_trials", "best_learner", "final_model", "first_learners",
-           "trial_scores", "error"]
+           "balanced_accuracy", "n_trials", "lost_s", "best_learner", "final_model",
+           "first_learners", "trial_scores", "error"]
 #: cold-start trials whose best CV score is the warm-start efficiency target
 COLD_TRIALS = 50
 #: outer-test scores closer than this count as a tie in wins/ties/losses
@@ -141,7 +141,10 @@ def _metasel(X, y, job, *, warm: bool, seed_shift: int = 0):
     board = model.leaderboard_
     trials = board[board["source"] != "probe"].sort_values("trial")
     scores = [None if pd.isna(s) else round(float(s), 6) for s in trials["score"]]
-    info = {"n_trials": len(trials), "final_model": model.final_model_kind_,
+    # time spent in trials that ended without a score (stopped or cut for lack of time)
+    lost = float(trials.loc[trials["status"] == "timeout", "time"].sum())
+    info = {"n_trials": len(trials), "lost_s": round(lost, 2),
+            "final_model": model.final_model_kind_,
             "best_learner": (model.best_params_ or {}).get("learner", ""),
             "trial_scores": json.dumps(scores), "n_probes": int((board["source"] == "probe").sum()),
             "first_learners": ",".join(r.learner for r in model.recommendations_[:3]),
@@ -473,8 +476,13 @@ def write_report(out: Path) -> None:
         lines += [f"## {metric} (mean over datasets; rank 1 = best; "
                   f"w/t/l = MetaSel wins/ties/losses against the row's method, tie < {TIE})", "",
                   _markdown(summary(full, metric)), ""]
-    times = raw[raw["budget"] > 0].groupby(["budget", "method"])["fit_time"].agg(["mean", "max"])
-    lines += ["## Fit wall time (s)", "", _markdown(times.round(1).reset_index()), ""]
+    searched = raw[raw["budget"] > 0].assign(lost_s=raw.get("lost_s", np.nan))
+    times = searched.groupby(["budget", "method"]).agg(
+        mean=("fit_time", "mean"), max=("fit_time", "max"), lost_mean=("lost_s", "mean"))
+    lines += ["## Fit wall time (s)", "",
+              "`lost_mean`: seconds per fit spent in trials that ended without a score "
+              "(stopped between folds or cut for lack of time; MetaSel and cold Optuna only).",
+              "", _markdown(times.round(2).reset_index()), ""]
     if not eff.empty:
         finite = eff["trials_to_reach"]
         lines += ["## Warm-start efficiency within the time budget", "",

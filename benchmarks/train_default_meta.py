@@ -1,8 +1,5 @@
 """Train the meta-models shipped in metasel/resources/meta/<metric>/ from the default KB.
 
-Also writes metasel/resources/learner_costs.json, the learners' typical fit-time ratios that
-the search uses to guess how long a learner it has not run yet will take.
-
 Run: python benchmarks/train_default_meta.py [--metric roc_auc --metric accuracy ...]
 Takes well under a minute on one core; rerun whenever the shipped KB changes (the KB
 fingerprint is stored in each meta_model.json).
@@ -17,7 +14,6 @@ from pathlib import Path
 
 from metasel.exceptions import KnowledgeBaseError
 from metasel.kb import KnowledgeBase
-from metasel.learners._costs import measure_relative_costs, write_relative_costs
 from metasel.meta import MetaModel
 
 OUT = Path(__file__).resolve().parents[1] / "metasel" / "resources" / "meta"
@@ -32,9 +28,6 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO)
     kb = KnowledgeBase.default()
     print(f"KB: {kb}")
-    # our own part only: the LCDB import times other learners on other machines
-    costs = measure_relative_costs(KnowledgeBase.default(part="kb").evaluations)
-    print(f"learner cost ratios -> {write_relative_costs(costs)}")
     for metric in args.metric or ["roc_auc", "accuracy", "balanced_accuracy", "log_loss"]:
         start = time.perf_counter()
         try:

@@ -183,25 +183,3 @@ def test_register_learner_refuses_to_shadow_an_entry_unless_asked():
         register_learner(lightgbm)
     register_learner(lightgbm, replace=True)  # same entry back: the zoo is unchanged
     assert LEARNERS["lightgbm"] is lightgbm
-
-
-def test_relative_costs_are_per_dataset_ratios_to_the_median_learner():
-    from metasel.learners._costs import measure_relative_costs
-
-    rows = []
-    for d, scale in enumerate([0.01, 1.0, 50.0]):  # dataset size must not matter
-        for learner, factor in (("fast", 0.1), ("typical", 1.0), ("slow", 20.0)):
-            rows.append((f"d{d}", learner, scale * factor, "ok"))
-    rows += [("d0", "slow", 1e6, "failed"),  # failures do not count
-             ("tiny", "fast", 100.0, "ok"), ("tiny", "slow", 0.001, "ok")]  # < 3 learners
-    frame = pd.DataFrame(rows, columns=["dataset_id", "learner", "fit_time", "status"])
-    costs = measure_relative_costs(frame)
-    assert costs == pytest.approx({"fast": 0.1, "typical": 1.0, "slow": 20.0})
-
-
-def test_shipped_cost_table_covers_every_learner_of_the_zoo():
-    from metasel.learners._costs import relative_costs
-
-    costs = relative_costs()
-    assert set(LEARNERS) <= set(costs), "rerun benchmarks/train_default_meta.py"
-    assert costs["decision_tree"] < costs["random_forest"]

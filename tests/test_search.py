@@ -289,29 +289,6 @@ def test_study_goes_on_to_other_learners_when_its_first_trial_is_too_slow_to_fin
     assert result.best is not None and result.best.learner == "logistic_regression"
 
 
-def test_a_learner_not_run_yet_is_judged_by_its_typical_cost_against_those_run(
-        table, monkeypatch):
-    """A fast learner sets the pace; one typically 40x slower is refused before any fold
-    (guessed as slow as the fast one, it would start and be stopped after one fold)."""
-    X, y = table
-    monkeypatch.setattr("metasel.learners._costs.relative_costs",
-                        lambda: {"gaussian_nb": 0.5, "extra_trees": 20.0})
-    built: list[str] = []
-
-    def make_model(name, params):
-        built.append(name)
-        return Slow() if name == "gaussian_nb" else get_learner(name).build(params)
-
-    learners = ["gaussian_nb", "extra_trees"]
-    study = make_study(learners, random_state=0, storage=None, study_name=None)
-    enqueue_warm_starts(study, [("gaussian_nb", {}), ("extra_trees", {})], learners)
-    result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
-                       make_model=make_model, deadline=Deadline(5.0), n_trials=2)
-    assert [r.learner for r in result.records] == learners
-    assert result.records[1].status == "timeout" and "expected" in result.records[1].error
-    assert "extra_trees" not in built
-
-
 def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
     X, y = table
     storage = f"sqlite:///{tmp_path / 'study.db'}"

@@ -27,7 +27,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metasel.learners import get_learner
-from metasel.learners._costs import cost_ratio
 from metasel.search._budget import BudgetExceeded, Deadline
 from metasel.search._evaluate import Evaluation, Split, evaluate
 
@@ -204,16 +203,13 @@ def run_study(
     batches = math.ceil(len(splits) / max(1, n_jobs))
 
     def expected_time(name: str) -> float | None:
-        """A trial of ``name``: its own folds so far x the batches; for a learner not run
-        yet, the others' folds scaled by the learners' typical cost ratio (KB-measured), and
+        """A trial of ``name``: its own folds so far x the batches; a learner not run yet
+        is only assumed to need one typical fold of the others (it may be much faster), and
         nothing (None) while no trial has succeeded: a model is then worth any guess."""
         if fold_times.get(name):
             return float(np.median(fold_times[name])) * batches
-        if result.best is None or not fold_times:
-            return None
-        guesses = [float(np.median(times)) * cost_ratio(name, other)
-                   for other, times in fold_times.items()]
-        return float(np.median(guesses)) * batches
+        known = [t for times in fold_times.values() for t in times]
+        return float(np.median(known)) if known and result.best is not None else None
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row

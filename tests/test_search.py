@@ -289,6 +289,23 @@ def test_study_goes_on_to_other_learners_when_its_first_trial_is_too_slow_to_fin
     assert result.best is not None and result.best.learner == "logistic_regression"
 
 
+def test_the_last_trial_may_use_all_the_time_left_when_none_fits_its_share(table):
+    """Measured on cmc (10 s): a 2.4 s MLP trial with 2.8 s left exceeded the 30 % share
+    (floored at 2 s), so the study stopped with 4.4 s of the budget unused."""
+    X, y = table
+
+    class SlowerThanTheShare(Slow):
+        def fit(self, X, y, sample_weight=None):  # noqa: N803
+            time.sleep(0.4)
+            return super().fit(X, y, sample_weight)
+
+    study = make_study(["knn"], random_state=0, storage=None, study_name=None)
+    result = run_study(study, ["knn"], X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=lambda name, params: SlowerThanTheShare(), n_trials=3,
+                       deadline=Deadline(5.6))
+    assert [r.status for r in result.records][:2] == ["ok", "ok"]
+
+
 def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):
     X, y = table
     storage = f"sqlite:///{tmp_path / 'study.db'}"

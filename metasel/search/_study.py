@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 #: a trial does not start when its folds are expected to end past this share of the
 #: remaining time, and is cut outright at HARD_TRIAL_SHARE (a hung learner); never below
-#: MIN_TRIAL_S
+#: MIN_TRIAL_S. Once no learner fits that share, the last trial may use all the time left
 TRIAL_SHARE, HARD_TRIAL_SHARE = 0.3, 0.5
 MIN_TRIAL_S = 2.0
 #: a learner with no successful trial is banned after this many errors, or one cut; one
@@ -211,6 +211,10 @@ def run_study(
         known = [t for times in fold_times.values() for t in times]
         return float(np.median(known)) if known and result.best is not None else None
 
+    def fits(name: str, share: float) -> bool:
+        """Whether a trial of ``name`` is expected to end within ``share`` of the time left."""
+        return not banned(name) and (expected_time(name) or 0.0) <= window(share)
+
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row
         name = trial.suggest_categorical("learner", list(learners))
@@ -242,7 +246,11 @@ def run_study(
 
         tic = time.monotonic()
         batch_start = [tic]
-        hard, soft = deadline.sub(window(HARD_TRIAL_SHARE)), deadline.sub(window(TRIAL_SHARE))
+        # when no learner fits its share any more, the study's last trial may use all the
+        # time left rather than leave it unused
+        last = not any(fits(other, TRIAL_SHARE) for other in learners)
+        hard = deadline.sub(window(1.0 if last else HARD_TRIAL_SHARE))
+        soft = deadline.sub(window(1.0 if last else TRIAL_SHARE))
         previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
@@ -260,10 +268,8 @@ def run_study(
                 cuts[name] = cuts.get(name, 0) + 1
             else:
                 refused_in_a_row = previous_refusals + 1
-                fits = [other for other in learners if not banned(other)
-                        and (expected_time(other) or 0.0) <= window(TRIAL_SHARE)]
                 spinning = refused_in_a_row >= MAX_REFUSALS_IN_A_ROW and result.best is not None
-                if spinning or not fits:
+                if spinning or not any(fits(other, 1.0) for other in learners):
                     study.stop()  # what is proposed no longer fits: do not spin
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))

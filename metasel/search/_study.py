@@ -215,6 +215,10 @@ def run_study(
         """Whether a trial of ``name`` is expected to end within ``share`` of the time left."""
         return not banned(name) and (expected_time(name) or 0.0) <= window(share)
 
+    def best_score(name: str) -> float:
+        return max((r.score for r in result.records if r.learner == name and r.status == "ok"),
+                   default=-math.inf)
+
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row
         name = trial.suggest_categorical("learner", list(learners))
@@ -269,8 +273,12 @@ def run_study(
             else:
                 refused_in_a_row = previous_refusals + 1
                 spinning = refused_in_a_row >= MAX_REFUSALS_IN_A_ROW and result.best is not None
-                if spinning or not any(fits(other, 1.0) for other in learners):
+                fitting = ([other for other in learners if fits(other, TRIAL_SHARE)]
+                           or [other for other in learners if fits(other, 1.0)])
+                if spinning or not fitting:
                     study.stop()  # what is proposed no longer fits: do not spin
+                else:  # TPE may keep proposing its best learner: steer to one that fits
+                    study.enqueue_trial({"learner": max(fitting, key=best_score)})
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))
             if floor is not None:

@@ -216,6 +216,20 @@ class Slow(DummyClassifier):
         return super().fit(X, y, sample_weight)
 
 
+def _slow_knn(fold_seconds: float):
+    """A model factory: knn fits in ``fold_seconds``, every other learner is the real one."""
+
+    class Slower(Slow):
+        def fit(self, X, y, sample_weight=None):  # noqa: N803
+            time.sleep(fold_seconds - 0.4)
+            return super().fit(X, y, sample_weight)
+
+    def make_model(name, params):
+        return Slower() if name == "knn" else get_learner(name).build(params, random_state=0)
+
+    return make_model
+
+
 def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, hard: float):
     X, y = table
 
@@ -270,16 +284,7 @@ def test_study_goes_on_to_other_learners_when_its_first_trial_is_too_slow_to_fin
     other learner was then guessed as slow as that fold, and the fit ended with no model."""
     X, y = table
 
-    class SlowerThanTheWindow(Slow):
-        def fit(self, X, y, sample_weight=None):  # noqa: N803
-            time.sleep(1.8)
-            return super().fit(X, y, sample_weight)
-
-    def make_model(name, params):
-        if name == "knn":
-            return SlowerThanTheWindow()
-        return get_learner(name).build(params, random_state=0)
-
+    make_model = _slow_knn(2.2)
     learners = ["knn", "logistic_regression"]
     study = make_study(learners, random_state=0, storage=None, study_name=None)
     enqueue_warm_starts(study, [("knn", {})], learners)
@@ -294,14 +299,9 @@ def test_the_last_trial_may_use_all_the_time_left_when_none_fits_its_share(table
     (floored at 2 s), so the study stopped with 4.4 s of the budget unused."""
     X, y = table
 
-    class SlowerThanTheShare(Slow):
-        def fit(self, X, y, sample_weight=None):  # noqa: N803
-            time.sleep(0.4)
-            return super().fit(X, y, sample_weight)
-
     study = make_study(["knn"], random_state=0, storage=None, study_name=None)
     result = run_study(study, ["knn"], X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
-                       make_model=lambda name, params: SlowerThanTheShare(), n_trials=3,
+                       make_model=_slow_knn(0.8), n_trials=3,
                        deadline=Deadline(5.6))
     assert [r.status for r in result.records][:2] == ["ok", "ok"]
 
@@ -312,16 +312,7 @@ def test_a_refused_proposal_steers_the_next_trial_to_a_learner_that_fits(table):
     after it no longer fit; five refusals ended the study with 10 s left."""
     X, y = table
 
-    class SlowerThanTheShare(Slow):
-        def fit(self, X, y, sample_weight=None):  # noqa: N803
-            time.sleep(0.4)
-            return super().fit(X, y, sample_weight)
-
-    def make_model(name, params):
-        if name == "knn":
-            return SlowerThanTheShare()
-        return get_learner(name).build(params, random_state=0)
-
+    make_model = _slow_knn(0.8)
     learners = ["knn", "logistic_regression"]
     sampler = optuna.samplers.PartialFixedSampler({"learner": "knn"},
                                                   optuna.samplers.RandomSampler(seed=0))

@@ -42,8 +42,11 @@ def test_efficiency_table_counts_trials_to_reach_the_cold_best_for_every_rival(c
                 "error": ""}
 
     frame = pd.DataFrame([row("optuna_cold", "cold", [0.7, 0.9, 0.8]),
-                          row("metasel", "v", [0.85, None, 0.9]),
+                          row("metasel", "v", [0.8965, None, 0.9]),
                           row("optuna_cold_reseeded", compare.REFERENCE, [0.5, 0.6])])
     table = compare.efficiency_table(frame).set_index("variant")
     assert table.at["v", "reach"] == 3
     assert table.at[compare.REFERENCE, "reach"] == np.inf
+    # the first trial is within 0.005 of the cold best (0.9), not within 0.001
+    assert table.at["v", "reach_tol_0.005"] == 1
+    assert table.at["v", "reach_tol_0.001"] == 3

@@ -363,4 +363,7 @@ def test_first_trial_evaluation_credits_a_set_that_covers_both_kinds_of_dataset(
     # ... which is second best of 60: it beats 50 random ones only when they miss the best
     assert by.loc[("first_trials", 1), "beats_random"] == pytest.approx(10 / 60)
     assert by.loc[("random", 1), "regret"] > by.loc[("random", 5), "regret"] > 0
-    assert set(by.index.get_level_values("n")) == {1, 2, 3, 5}
+    # without meta-features, the portfolio over all training datasets also covers both kinds
+    assert by.loc[("global_portfolio", 1), "regret"] == pytest.approx(0.25)
+    assert by.loc[("global_portfolio", 2), "regret"] == pytest.approx(0.0)
+    assert set(by.index.get_level_values("n")) == {1, 2, 3, 5, 10}

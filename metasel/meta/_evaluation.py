@@ -41,7 +41,7 @@ PROBE_KS = (1, 3, 5)
 WARM_NS = (1, 5, 10)
 #: first trials of a warm search: how many learners they may span, and the counts reported
 FIRST_TRIAL_LEARNERS = 5
-FIRST_NS = (1, 2, 3, 5)
+FIRST_NS = (1, 2, 3, 5, 10)
 #: the first trials are also compared with the best of this many random KB configurations
 RANDOM_RIVAL = 50
 PRIOR_WEIGHTS = tuple(sorted({0.0, 0.25, PRIOR_WEIGHT, 1.0}))
@@ -191,7 +191,9 @@ def _chance_best_of_random_below(scores: np.ndarray, n: int, value: float) -> fl
 def _first_trial_rows(table: MetaTable, starter: WarmStarter, train: np.ndarray,
                       test: np.ndarray, neighbours: np.ndarray, utility: np.ndarray) -> list[dict]:
     """The first trials of a warm search on each held-out dataset, chosen as a set across the
-    top learners (``first_trials``, what ships) or one per top learner (``round_robin``).
+    top learners (``first_trials``, what ships) or one per top learner (``round_robin``);
+    ``global_portfolio`` ignores the meta-features (one greedy portfolio over every training
+    dataset and learner), to show what they add.
 
     Scored on the held-out dataset's own recorded configurations: regret against the best of
     them, and how often the first trials beat the best of ``RANDOM_RIVAL`` random ones.
@@ -211,7 +213,9 @@ def _first_trial_rows(table: MetaTable, starter: WarmStarter, train: np.ndarray,
                [:FIRST_TRIAL_LEARNERS]]
         near = [str(d) for d in ids[train][neighbours[j]]]
         chosen = {"first_trials": starter.first_trials(top, near, max(FIRST_NS)),
-                  "round_robin": [c for name in top for c in starter.propose(name, near, 1)]}
+                  "round_robin": [c for name in top for c in starter.propose(name, near, 1)],
+                  "global_portfolio": starter.first_trials(searchable, list(ids[train]),
+                                                           max(FIRST_NS))}
         for method, configs_tried in chosen.items():
             for n in FIRST_NS:
                 got = score.reindex(configs_tried[:n]).dropna()

@@ -1,0 +1,116 @@
+"""Warm-start efficiency on the outer test part: is a warm search of k trials as good a model
+as a cold search of 50?
+
+    python benchmarks/outer_efficiency.py                 # the documented run (resumable)
+    python benchmarks/outer_efficiency.py --report-only   # rebuild outer_efficiency.md
+
+compare.py's `--efficiency` counts trials to reach the cold search's best *CV* score, the
+maximum of 50 noisy estimates, which even a second cold search repeats only late. A user
+gets the refitted model, so this script asks the model-level question: MetaSelClassifier
+with `n_trials=k` (warm) against the same estimator with `warm_start=False` and
+`n_trials=50`, both refitted on the outer training part (ensemble selection included) and
+scored on compare.py's outer 75/25 test part, same datasets, seeds and CV splits, one fresh
+process per run (compare.py's runner), n_jobs=1. The cold search with `n_trials=5` is the
+control: what 5 trials give without the meta-learned start. The meta-model is compare.py's
+held-out one in results/efficiency_meta (trained without the benchmark groups).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import compare  # benchmarks/compare.py: its runner, held-out meta-model and markdown
+import numpy as np
+import pandas as pd
+
+TIE = compare.TIE
+REFERENCE = ("optuna_cold", 50)
+RUNS = (("metasel", 5), ("optuna_cold", 5), ("metasel", 10), REFERENCE)
+KEY = ["dataset", "method", "cap", "seed"]
+COLUMNS = [*KEY, "n_trials", "n_probes", "fit_time", "roc_auc", "balanced_accuracy",
+           "final_model", "best_learner", "trial_scores", "error"]
+METRICS = ("roc_auc", "balanced_accuracy")
+
+
+def pending_jobs(datasets: list[str], seeds: list[int], done: set[tuple]) -> list[dict]:
+    """Dataset by dataset, so that a partial run already compares complete rows."""
+    jobs = [{"dataset": dataset, "method": method, "cap": cap, "n_trials": cap, "seed": seed,
+             "budget": compare.EFFICIENCY_BUDGET}
+            for seed in seeds for dataset in datasets for method, cap in RUNS]
+    return [j for j in jobs if tuple(j[k] for k in KEY) not in done]
+
+
+def run(args) -> None:
+    csv = args.out / "outer_efficiency.csv"
+    jobs = pending_jobs(args.datasets, args.seeds, compare._done(csv, KEY))
+    print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
+    if not jobs:
+        return
+    meta_path = args.out / "efficiency_meta" / "roc_auc"
+    if not meta_path.exists():
+        meta_path, _ = compare.holdout_meta_model(list(compare.DATASETS), meta_path.parent)
+    compare._run_jobs(jobs, meta_path, csv, KEY, COLUMNS)
+
+
+def against_reference(df: pd.DataFrame) -> pd.DataFrame:
+    """Per run (method, cap): mean outer scores, and its wins/ties/losses against the cold
+    search of 50 trials on the (dataset, seed) pairs where both finished (tie < TIE)."""
+    ok = df[df["error"].isna() | (df["error"] == "")]
+    ok = ok.assign(run=ok["method"] + "@" + ok["cap"].astype(str))
+    reference = "@".join(map(str, REFERENCE))
+    rows = []
+    for metric in METRICS:
+        table = ok.pivot_table(index=["dataset", "seed"], columns="run", values=metric)
+        if reference not in table:
+            continue
+        for name in dict.fromkeys(ok["run"]):
+            pair = table[[name, reference]].dropna()
+            diff = pair[name] - pair[reference]
+            rows.append({"metric": metric, "run": name, "n": len(pair),
+                         "mean": pair[name].mean(), "mean_reference": pair[reference].mean(),
+                         "median_diff": diff.median(),
+                         "w/t/l": f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}"
+                                  f"/{(diff < -TIE).sum()}",
+                         "at_least_tie": float((diff >= -TIE).mean()) if len(pair) else np.nan,
+                         "mean_fit_time": ok.loc[ok["run"] == name, "fit_time"].mean()})
+    return pd.DataFrame(rows)
+
+
+def write_report(out: Path) -> None:
+    df = pd.read_csv(out / "outer_efficiency.csv")
+    summary = against_reference(df)
+    summary.to_csv(out / "outer_efficiency_summary.csv", index=False)
+    reference = "@".join(map(str, REFERENCE))
+    lines = ["# Warm-start efficiency on the outer test part", "",
+             "Command: `python benchmarks/outer_efficiency.py` (see its docstring). "
+             "`metasel@k`: MetaSelClassifier with `n_trials=k`; `optuna_cold@k`: the same "
+             "with `warm_start=False`. Scores of the refitted models on the outer 25% test "
+             f"part; each row is compared with `{reference}` on the same (dataset, seed): "
+             f"`w/t/l` = wins/ties/losses (tie < {TIE}), `at_least_tie` = share of pairs "
+             f"where the row is no worse than `{reference}` by more than {TIE}, i.e. reaches the "
+             "cold 50-trial model's test score. Not the issue's CV-based figure (compare.py "
+             "`--efficiency`); a model-level view of the same question.", "",
+             compare._markdown(summary), "",
+             "## Per dataset (roc_auc)", "",
+             compare._markdown(df.pivot_table(index=["dataset", "seed"],
+                                      columns=df["method"] + "@" + df["cap"].astype(str),
+                                      values="roc_auc").reset_index()), ""]
+    (out / "outer_efficiency.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=list(compare.DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(compare.SEEDS))
+    parser.add_argument("--out", type=Path, default=compare.RESULTS)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        run(args)
+    write_report(args.out)
+
+
+if __name__ == "__main__":
+    main()

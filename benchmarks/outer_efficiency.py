@@ -65,14 +65,15 @@ def against_reference(df: pd.DataFrame) -> pd.DataFrame:
         if reference not in table:
             continue
         for name in dict.fromkeys(ok["run"]):
-            pair = table[[name, reference]].dropna()
-            diff = pair[name] - pair[reference]
-            rows.append({"metric": metric, "run": name, "n": len(pair),
-                         "mean": pair[name].mean(), "mean_reference": pair[reference].mean(),
+            both = table[name].notna() & table[reference].notna()
+            own, ref = table.loc[both, name], table.loc[both, reference]
+            diff = own - ref
+            rows.append({"metric": metric, "run": name, "n": int(both.sum()),
+                         "mean": own.mean(), "mean_reference": ref.mean(),
                          "median_diff": diff.median(),
                          "w/t/l": f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}"
                                   f"/{(diff < -TIE).sum()}",
-                         "at_least_tie": float((diff >= -TIE).mean()) if len(pair) else np.nan,
+                         "at_least_tie": float((diff >= -TIE).mean()) if both.any() else np.nan,
                          "mean_fit_time": ok.loc[ok["run"] == name, "fit_time"].mean()})
     return pd.DataFrame(rows)
 

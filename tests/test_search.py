@@ -11,6 +11,7 @@ import pytest
 from _faulty_learners import faulty_factory
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
+from sklearn.tree import DecisionTreeClassifier
 
 from metasel.learners import get_learner
 from metasel.search import (
@@ -145,6 +146,45 @@ def test_probes_drop_a_clearly_worse_learner_and_keep_the_better_first():
     assert outcome.best_model is not None
     sizes = sorted({r.train_size for r in outcome.records})
     assert len(sizes) == 2 and sizes[0] <= 256 < sizes[1], "the survivor must reach a larger rung"
+
+
+def test_probes_keep_a_learner_cut_for_want_of_time_and_drop_one_that_raises():
+    X, y = make_classification(n_samples=1500, n_features=10, random_state=1)
+    outcome = run_probes([("logistic_regression", {}), ("gaussian_nb", {}), ("knn", {})],
+                         pd.DataFrame(X), y, metric="roc_auc", make_model=faulty_factory,
+                         deadline=Deadline(2), random_state=0)
+    # knn hangs until the probes' deadline: that says nothing of how it would do in the search
+    assert outcome.ranking == ["logistic_regression", "knn"]
+    assert outcome.dropped == ["gaussian_nb"]
+
+
+class _SlowOnLargerRungs(DecisionTreeClassifier):
+    """A stump that fits 256 rows at once and hangs on anything larger."""
+
+    def fit(self, X, y, **kwargs):  # noqa: N803
+        if len(X) > 256:
+            time.sleep(30)
+        return super().fit(X, y, **kwargs)
+
+
+def test_a_learner_promoted_to_a_larger_rung_is_kept_when_its_probe_there_is_cut():
+    X, y = make_classification(n_samples=1500, n_features=10, random_state=1)
+
+    def factory(name, params):
+        if name == "gaussian_nb":
+            return DummyClassifier(strategy="prior")
+        if name == "decision_tree":
+            return _SlowOnLargerRungs(max_depth=1, random_state=0)
+        return get_learner(name).build(params, random_state=0)
+
+    outcome = run_probes([("logistic_regression", {}), ("decision_tree", {}),
+                          ("gaussian_nb", {})], pd.DataFrame(X), y, metric="roc_auc",
+                         make_model=factory, deadline=Deadline(3), random_state=0, eta=2)
+    first = {r.learner: r.score for r in outcome.records if r.train_size <= 256}
+    assert first["decision_tree"] < first["logistic_regression"] - 0.01  # clearly behind...
+    # ...yet among the best half of its rung: successive halving keeps it
+    assert outcome.ranking == ["logistic_regression", "decision_tree"]
+    assert outcome.dropped == ["gaussian_nb"]
 
 
 def test_probes_are_skipped_on_small_tables(table):

@@ -4,7 +4,9 @@ The meta-model ranks learners from *other* datasets; a few seconds of fitting on
 dataset correct that prior. Each rung fits the surviving candidates on a stratified
 subsample and scores them on one fixed validation part; the best ``1/eta`` go on to a rung
 ``eta`` times larger. Tiny subsamples favour simple models, so a learner is dropped from the
-search only when it is clearly behind (``tolerance``), never merely for losing a rung.
+search only when it is clearly behind (``tolerance``) or raised, never merely for losing a
+rung, nor for a probe the probes' own deadline cut or left unstarted (that says nothing of
+the learner, and dropping it left the study with one slow learner on medium tables).
 """
 
 from __future__ import annotations
@@ -88,21 +90,24 @@ def run_probes(
     alive = list(range(len(candidates)))
     last_score: dict[int, float] = {}
     first_scores: dict[int, float] = {}
-    reached: dict[int, int] = {}
+    promoted = dict.fromkeys(alive, 0)
+    failed: set[int] = set()
     rung, size = 0, FIRST_RUNG_ROWS
     while alive and not deadline.expired():
         size = min(size, len(pool))
         rows = pool[stratified_indices(y[pool], size, rng)]
         scored: list[tuple[float, int]] = []
         for index in alive:
+            promoted[index] = rung
             name, params = candidates[index]
             record, model = _probe(name, params, make_model, X.iloc[rows], y[rows],
                                    X_valid, y_valid, metric, n_classes, deadline, rung)
             outcome.records.append(record)
+            if record.status == "failed" and index not in last_score:
+                failed.add(index)
             if record.status == "ok":
                 scored.append((record.score, index))
                 last_score[index] = record.score
-                reached[index] = rung
                 if rung == 0:
                     first_scores[index] = record.score
                 if model is not None and record.score >= max(s for s, _ in scored):
@@ -113,7 +118,8 @@ def run_probes(
         alive = [index for _, index in scored[: max(1, math.ceil(len(scored) / eta))]]
         rung, size = rung + 1, size * eta
     outcome.first_scores = {order[i]: s for i, s in first_scores.items()}
-    outcome.ranking, outcome.dropped = _rank(order, last_score, first_scores, reached, tolerance)
+    outcome.ranking, outcome.dropped = _rank(order, last_score, first_scores, promoted, failed,
+                                             tolerance)
     return outcome
 
 
@@ -136,13 +142,16 @@ def _probe(name, params, make_model, X_train, y_train, X_valid, y_valid, metric,
                            time.monotonic() - tic, "failed", f"{type(error).__name__}: {error}"), None
 
 
-def _rank(order, last_score, first_scores, reached, tolerance):
-    """Learners ordered by the rung they reached then their score; clearly-behind ones out."""
+def _rank(order, last_score, first_scores, promoted, failed, tolerance):
+    """Learners ordered by the rung they were promoted to, then their last score; the ones
+    no probe scored (cut or never started for want of time) follow in the prior's order.
+    Out: the clearly behind, and those whose only probes raised."""
     if not first_scores:
         return list(order), []
     best_first = max(first_scores.values())
-    ranked = sorted(last_score, key=lambda i: (-reached[i], -last_score[i]))
-    keep = [i for i in ranked if reached[i] > 0 or first_scores[i] >= best_first - tolerance]
-    dropped = [order[i] for i in ranked if i not in keep]
-    dropped += [order[i] for i in range(len(order)) if i not in last_score]
-    return [order[i] for i in keep], dropped
+    ranked = sorted(last_score, key=lambda i: (-promoted[i], -last_score[i]))
+    keep = [i for i in ranked if promoted[i] > 0 or first_scores[i] >= best_first - tolerance]
+    unscored = [i for i in range(len(order)) if i not in last_score]
+    keep += [i for i in unscored if i not in failed]
+    dropped = [i for i in ranked if i not in keep] + sorted(failed)
+    return [order[i] for i in keep], [order[i] for i in dropped]

@@ -260,7 +260,10 @@ def run_all(args) -> None:
     jobs = pending_jobs(args, _done(csv, KEY))
     print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
     if jobs:
-        meta_path, _ = holdout_meta_model(list(args.datasets), args.out / "meta_holdout")
+        # every benchmark dataset stays out, also when a subset is rerun: the rows of one
+        # table must come from one meta-model
+        held_out = list(dict.fromkeys([*DATASETS, *args.datasets]))
+        meta_path, _ = holdout_meta_model(held_out, args.out / "meta_holdout")
         _run_jobs(jobs, meta_path, csv, KEY, COLUMNS)
 
 

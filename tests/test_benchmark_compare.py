@@ -50,3 +50,14 @@ def test_efficiency_table_counts_trials_to_reach_the_cold_best_for_every_rival(c
     # the first trial is within 0.005 of the cold best (0.9), not within 0.001
     assert table.at["v", "reach_tol_0.005"] == 1
     assert table.at["v", "reach_tol_0.001"] == 3
+
+
+def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_dataset(
+        compare, tmp_path, monkeypatch):
+    held_out: list[list[str]] = []
+    monkeypatch.setattr(compare, "holdout_meta_model",
+                        lambda datasets, out: (held_out.append(datasets), (out, []))[1])
+    monkeypatch.setattr(compare, "_run_jobs", lambda *args: None)
+    args = compare.argparse.Namespace(datasets=["cmc"], budgets=[10], seeds=[0], out=tmp_path)
+    compare.run_all(args)
+    assert held_out == [list(compare.DATASETS)]

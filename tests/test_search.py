@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -45,6 +46,40 @@ def test_run_with_timeout_cuts_a_hanging_call_on_time():
     with pytest.raises(BudgetExceeded, match="cut after"):
         run_with_timeout(lambda: time.sleep(10), 0.2, "sleep")
     assert time.monotonic() - tic < 1.0
+
+
+def _busy(seconds: float = 30.0) -> None:
+    """Work in Python steps, like the loop over a forest's trees or a booster's rounds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.01)
+
+
+def _alive(prefix: str) -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
+
+
+def test_a_cut_call_stops_instead_of_running_on_in_the_background():
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        run_with_timeout(_busy, 0.2, "busy-single")
+    time.sleep(0.5)
+    assert _alive("metasel-busy-single") == []
+
+
+def test_a_cut_batch_of_parallel_folds_stops_every_fold(table):
+    X, y = table
+    before = threading.active_count()
+
+    class Busy(DummyClassifier):
+        def fit(self, X, y):  # noqa: N803
+            _busy()
+            return super().fit(X, y)
+
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        evaluate(Busy, X, y, make_splits(y, 2, 0), "roc_auc", Deadline(0.3),
+                 n_classes=2, n_jobs=2)
+    time.sleep(0.5)
+    assert threading.active_count() <= before
 
 
 def test_run_with_timeout_reraises_the_callee_error_and_returns_results():

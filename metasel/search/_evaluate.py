@@ -9,7 +9,6 @@ fallback model when there is no time left to refit on all rows.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSpl
 
 from metasel._auc import one_vs_rest_auc
 from metasel.exceptions import MetaselError
-from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
+from metasel.search._budget import BudgetExceeded, Deadline, run_in_threads, run_with_timeout
 
 METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
 #: the "auto" plan: 3 folds (under a time budget, twice the trials of 5 folds are worth
@@ -192,30 +191,9 @@ def _run_folds(make_model, X, y, chunk, n_classes, deadline):
         train, test = chunk[0]
         return [run_with_timeout(lambda: fit_fold(train, test), deadline.remaining(), "fold")]
     return run_with_timeout(
-        lambda: _parallel([lambda t=t, s=s: fit_fold(t, s) for t, s in chunk]),
+        lambda: run_in_threads([lambda t=t, s=s: fit_fold(t, s) for t, s in chunk]),
         deadline.remaining(), "folds",
     )
-
-
-def _parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``calls`` in daemon threads and return their results in order."""
-    out: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        try:
-            out[i] = calls[i]()
-        except BaseException as error:  # noqa: BLE001 - re-raised below
-            errors.append(error)
-
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return out
 
 
 def _nanmean(values: Sequence[float]) -> float:

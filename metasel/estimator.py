@@ -6,7 +6,8 @@ then hand everything to :func:`metasel.search.search` under one deadline.
 Time keeping: ``fit`` returns within ``time_budget + FIT_MARGIN_S + FIT_MARGIN_SHARE *
 time_budget`` seconds. Everything (cleaning, meta-features, probes, trials, refit) counts
 against the budget; the margin covers the final bookkeeping and thread hand-offs. A learner
-that overruns is abandoned in a daemon thread, which may keep a CPU busy until it finishes.
+that overruns is abandoned in a daemon thread and stopped at its next Python instruction;
+one stuck in a single long C call keeps a CPU busy until that call returns.
 """
 
 from __future__ import annotations

@@ -98,19 +98,12 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        abandon(worker)
+        _raise_in(worker.ident)  # stop it at its next Python instruction
         raise BudgetExceeded(f"{what}: cut after {timeout:.1f} s (it would overrun the budget)",
                              cut=True)
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
-
-
-def abandon(thread: threading.Thread) -> None:
-    """Raise :class:`Abandoned` in ``thread`` at its next Python instruction (a thread inside
-    one long C call stops when that call returns)."""
-    if thread.ident is not None and thread.is_alive():
-        _raise_in(thread.ident)
 
 
 def run_in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
@@ -150,6 +143,8 @@ def run_in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 
 def _raise_in(ident: int | None) -> None:
+    """Raise :class:`Abandoned` in the thread ``ident`` at its next Python instruction (a
+    thread inside one long C call stops when that call returns)."""
     if ident is not None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
                                                    ctypes.py_object(Abandoned))

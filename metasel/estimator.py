@@ -65,8 +65,9 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     time_budget : float, seconds for the whole ``fit`` (see the module note on the margin).
     n_trials : int or None, an optional cap on the number of search trials.
     metric : "roc_auc", "balanced_accuracy", "accuracy" or "log_loss" (scored negated).
-    cv : "auto" (3 folds, a 20 % holdout from 10,000 rows), an int, or a
-        scikit-learn splitter.
+    cv : "auto" (3 folds, a 20 % holdout from 10,000 rows; a trial that runs out of time
+        after some folds is scored on those, ``leaderboard_["n_folds"]``), an int, or a
+        scikit-learn splitter (always used in full).
     n_jobs : folds evaluated at once (each model uses one thread).
     random_state : int or None.
     meta_model : None (the shipped one), a path to a saved meta-model, a ``MetaModel``, or

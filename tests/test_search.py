@@ -305,7 +305,8 @@ def _slow_knn(fold_seconds: float):
     return make_model
 
 
-def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, hard: float):
+def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, hard: float,
+                   partial: bool = False):
     X, y = table
 
     def make_model():
@@ -314,7 +315,7 @@ def _evaluate_slow(table, built: list, *, expected: float, soft: float | None, h
 
     return evaluate(make_model, X, y, make_splits(y, 3, 0), "roc_auc", Deadline(hard),
                     n_classes=2, soft_deadline=None if soft is None else Deadline(soft),
-                    expected_time=expected)
+                    expected_time=expected, partial=partial)
 
 
 def test_a_trial_whose_folds_cannot_all_fit_its_share_is_refused_before_any_fold(table):
@@ -340,6 +341,32 @@ def test_a_trial_that_cannot_finish_stops_between_folds_instead_of_being_cut(tab
         _evaluate_slow(table, built, expected=0.1, soft=None, hard=1.0)
     assert not refused.value.cut and len(built) == 1
     assert time.monotonic() - tic < 0.8
+
+
+def test_a_partial_trial_is_scored_on_the_folds_it_finished(table):
+    """The resampling plan is ours ("auto"): the folds done are a holdout estimate, worth
+    more than a trial thrown away with the time it took."""
+    built: list = []
+    evaluation = _evaluate_slow(table, built, expected=0.1, soft=None, hard=1.0, partial=True)
+    assert len(built) == 1 and len(evaluation.fold_scores) == 1
+    assert 0.0 <= evaluation.score <= 1.0
+    assert evaluation.covered.sum() == len(make_splits(table[1], 3, 0)[0][1])
+    assert len(evaluation.models) == 1
+
+
+def test_a_partial_trial_keeps_its_finished_folds_when_the_next_one_is_cut(table):
+    X, y = table
+    fits: list = []
+
+    class SlowerEachTime(DummyClassifier):
+        def fit(self, X, y, sample_weight=None):  # noqa: N803
+            fits.append(1)
+            time.sleep(0.1 if len(fits) == 1 else 5.0)
+            return super().fit(X, y, sample_weight)
+
+    evaluation = evaluate(SlowerEachTime, X, y, make_splits(y, 3, 0), "roc_auc", Deadline(1.0),
+                          n_classes=2, partial=True)
+    assert len(fits) == 2 and len(evaluation.fold_scores) == 1
 
 
 def test_study_stops_when_no_learner_fits_in_the_time_left(table):
@@ -564,3 +591,27 @@ def test_budget_exceeded_says_whether_running_work_was_cut():
     with pytest.raises(BudgetExceeded) as not_started:
         Deadline(0.0).check("fold")
     assert not not_started.value.cut
+
+
+def test_the_last_refit_is_tried_when_only_its_safety_margin_does_not_fit(table):
+    """A refit estimated (with its safety factor) just past the time left is still tried:
+    that time has no other use, and an overrun would fall back as before. Before, the fit
+    ended seconds early on a fold model."""
+    from metasel.search._evaluate import Evaluation
+    from metasel.search._probes import ProbeOutcome
+    from metasel.search._run import REFIT_SAFETY, _final_model
+    from metasel.search._study import Candidate, SearchResult
+
+    X, y = table
+    train_share = 2 / 3
+    plain = 0.8  # seconds the refit is estimated to take, without the safety factor
+    fold_model = get_learner("gaussian_nb").build({}, random_state=0).fit(X, y)
+    evaluation = Evaluation(0.9, [0.9], np.full((len(y), 2), 0.5), plain * train_share, 0.1,
+                            [fold_model])
+    result = SearchResult(study=make_study(["gaussian_nb"], random_state=0, storage=None,
+                                           study_name=None))
+    result.candidates.append(Candidate(0, "gaussian_nb", {}, evaluation))
+    deadline = Deadline(plain * (1 + REFIT_SAFETY) / 2)  # between plain and safe estimate
+    model, kind, _ = _final_model(result, ProbeOutcome(), X, y, SearchSettings(ensemble_size=1),
+                                  deadline, train_share)
+    assert kind == "refit" and model is not fold_model

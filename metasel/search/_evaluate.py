@@ -131,6 +131,7 @@ def evaluate(
     keep_models: bool = True,
     soft_deadline: Deadline | None = None,
     expected_time: float | None = None,
+    partial: bool = False,
 ) -> Evaluation:
     """Fit and score ``make_model()`` fold by fold within ``deadline``.
 
@@ -140,7 +141,9 @@ def evaluate(
     does not start when ``expected_time`` would pass ``soft_deadline`` (or ``deadline``);
     once started, it goes on while the batches left (at this trial's own pace) fit before
     ``deadline``, and a batch that runs past ``deadline`` is cut.
-    Both raise :class:`~metasel.search._budget.BudgetExceeded`.
+    Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
+    folds are done: the trial is then scored on those (a holdout estimate, noisier but
+    unbiased) rather than thrown away with the time they took.
     """
     started = time.monotonic()
     wall_times: list[float] = []
@@ -150,18 +153,24 @@ def evaluate(
     models: list[BaseEstimator] = []
     batch = max(1, int(n_jobs))
     for first in range(0, len(splits), batch):
-        deadline.check("cross-validation")
         if wall_times:
             expected = float(np.mean(wall_times)) * math.ceil((len(splits) - first) / batch)
             limit = deadline
         else:
             expected, limit = expected_time or 0.0, soft_deadline or deadline
-        if expected > limit.remaining():
-            raise BudgetExceeded(f"cross-validation: the {len(splits) - first} folds left are "
-                                 f"expected to take {expected:.1f} s, more than the time left")
-        chunk = splits[first:first + batch]
-        tic = time.monotonic()
-        results = _run_folds(make_model, X, y, chunk, n_classes, deadline)
+        try:
+            deadline.check("cross-validation")
+            if expected > limit.remaining():
+                raise BudgetExceeded(f"cross-validation: the {len(splits) - first} folds left "
+                                     f"are expected to take {expected:.1f} s, more than the "
+                                     "time left")
+            chunk = splits[first:first + batch]
+            tic = time.monotonic()
+            results = _run_folds(make_model, X, y, chunk, n_classes, deadline)
+        except BudgetExceeded:
+            if partial and fold_scores:
+                break
+            raise
         wall_times.append(time.monotonic() - tic)
         for (_, test), (model, proba, fit_time) in zip(chunk, results, strict=True):
             oof[test] = proba

@@ -58,7 +58,8 @@ def _evaluation(record: TrialRecord, dataset_id: str, metric: str, n_folds: int,
     return {
         "dataset_id": dataset_id, "group": dataset_id, "learner": record.learner,
         "config_id": config_id(config), "params": canonical_json(record.params),
-        "origin": "sampled", "train_size": int(train_size), "n_folds": int(n_folds),
+        "origin": "sampled", "train_size": int(train_size),
+        "n_folds": len(record.fold_scores) or int(n_folds),  # fewer when cut short
         metric: sign * record.score,
         f"{metric}_folds": [sign * s for s in record.fold_scores if np.isfinite(s)],
         "fit_time": record.fit_time, "predict_time": math.nan, "status": "ok", "error": "",

@@ -60,7 +60,7 @@ SELECTION_SHARE = 0.2
 #: the ensemble must beat the best single candidate by more than this to be used
 ENSEMBLE_MIN_GAIN = 1e-4
 LEADERBOARD_COLUMNS = ["trial", "learner", "configuration", "score", "fit_time", "time",
-                       "source", "status", "train_size", "error"]
+                       "source", "status", "train_size", "n_folds", "error"]
 
 
 class RefitWarning(UserWarning):
@@ -121,7 +121,8 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
                        n_jobs=settings.n_jobs, progress=settings.progress,
                        reserve=lambda found: _reserve(found, settings, train_share,
-                                                      deadline.budget))
+                                                      deadline.budget),
+                       partial=_owns_resampling(settings.cv))
     model, kind, members = _final_model(result, probes, X, y, settings, deadline, train_share)
     best = result.best
     return SearchOutcome(
@@ -131,6 +132,16 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         leaderboard=leaderboard(result, probes), study=study, ensemble=members,
         records=result.records, n_folds=len(splits), train_size=len(splits[0][0]),
     )
+
+
+def _owns_resampling(cv: Any) -> bool:
+    """Whether the resampling plan is ours to shorten: "auto" is, a user's ``cv`` is not.
+
+    On tables where one fold of a recommended configuration takes a large share of a short
+    budget (8,000 rows, 10 s), trials that could not finish all folds were thrown away with
+    their finished folds, and the fit often ended on a probe model.
+    """
+    return isinstance(cv, str) and cv == "auto"
 
 
 def _with_prior(plan: Plan, probes: ProbeOutcome, metric: str) -> list[str]:
@@ -166,10 +177,11 @@ def _reserve(result: SearchResult, settings: SearchSettings, train_share: float,
     return (2 if ensemble else 1) * one + RESERVE_SLACK_S + RESERVE_SLACK_SHARE * budget
 
 
-def _refit_estimate(candidate: Candidate | None, train_share: float) -> float:
+def _refit_estimate(candidate: Candidate | None, train_share: float,
+                   safety: float = REFIT_SAFETY) -> float:
     if candidate is None:
         return 0.0
-    return REFIT_SAFETY * candidate.evaluation.fit_time / max(train_share, 1e-3)
+    return safety * candidate.evaluation.fit_time / max(train_share, 1e-3)
 
 
 def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, deadline,
@@ -190,10 +202,13 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
             attempts.append(("ensemble", members, selection.weights[selection.members]))
         attempts.append(("refit", [result.best], np.ones(1)))
     for position, (kind, members, weights) in enumerate(attempts):
-        cost = sum(_refit_estimate(m, train_share) for m in members)
-        # an ensemble attempt must leave time for the single refit after it
-        keep = 0.0 if position == len(attempts) - 1 else _refit_estimate(result.best,
-                                                                         train_share)
+        last = position == len(attempts) - 1
+        # an ensemble attempt must leave time for the single refit after it; the last one is
+        # tried on its plain estimate (no safety factor): the time left has no other use, and
+        # a refit that overruns is cut and falls back as if it had not been tried
+        keep = 0.0 if last else _refit_estimate(result.best, train_share)
+        cost = sum(_refit_estimate(m, train_share, safety=1.0 if last else REFIT_SAFETY)
+                   for m in members)
         if cost > deadline.remaining() - keep:
             continue
         ensemble = WeightedEnsemble([make_model(m.learner, m.params) for m in members],
@@ -242,18 +257,20 @@ def leaderboard(result: SearchResult, probes: ProbeOutcome) -> pd.DataFrame:
     rows = [
         {"trial": pd.NA, "learner": p.learner, "configuration": _json(p.params),
          "score": p.score, "fit_time": p.duration, "time": p.duration, "source": "probe",
-         "status": p.status, "train_size": p.train_size, "error": p.error}
+         "status": p.status, "train_size": p.train_size, "n_folds": pd.NA, "error": p.error}
         for p in probes.records
     ]
     rows += [
         {"trial": r.number, "learner": r.learner, "configuration": _json(r.params),
          "score": r.score, "fit_time": r.fit_time, "time": r.duration, "source": r.source,
-         "status": r.status, "train_size": pd.NA, "error": r.error}
+         "status": r.status, "train_size": pd.NA,
+         "n_folds": len(r.fold_scores) if r.status == "ok" else pd.NA, "error": r.error}
         for r in result.records
     ]
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     frame["trial"] = frame["trial"].astype("Int64")
-    frame["train_size"] = frame["train_size"].astype("Int64")
+    for column in ("train_size", "n_folds"):
+        frame[column] = frame[column].astype("Int64")
     return frame
 
 

@@ -165,11 +165,13 @@ def run_study(
     keep: int = 10,
     progress: Progress | None = None,
     reserve: Callable[[SearchResult], float] | None = None,
+    partial: bool = False,
 ) -> SearchResult:
     """Optimise until ``deadline`` or ``n_trials``; keep the ``keep`` best candidates' OOF.
 
     ``reserve(result)`` is the time to keep free after the study (to refit its best
-    candidates): no trial starts or runs into it.
+    candidates): no trial starts or runs into it. With ``partial``, a trial that runs out of
+    time after some of its folds is scored on those (see :func:`evaluate`).
     """
     result = SearchResult(study=study)
     failures: dict[str, int] = {}
@@ -259,8 +261,8 @@ def run_study(
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
-                                  soft_deadline=soft,
-                                  expected_time=expected_time(name))
+                                  soft_deadline=soft, expected_time=expected_time(name),
+                                  partial=partial)
         except optuna.TrialPruned:
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
                     source, "pruned")

@@ -615,3 +615,15 @@ def test_the_last_refit_is_tried_when_only_its_safety_margin_does_not_fit(table)
     model, kind, _ = _final_model(result, ProbeOutcome(), X, y, SearchSettings(ensemble_size=1),
                                   deadline, train_share)
     assert kind == "refit" and model is not fold_model
+
+
+def test_a_first_trial_may_run_past_half_the_time_left_while_no_model_exists(table):
+    """With no model yet, the top recommendation ending late beats a cut; before, every
+    trial on a large table was cut at half of what was left and the fit ended on a probe."""
+    X, y = table
+    study = make_study(["knn"], random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [("knn", {})], ["knn"])
+    holdout = make_splits(y, 3, 0)[:1]
+    result = run_study(study, ["knn"], X, y, splits=holdout, metric="roc_auc",
+                       make_model=_slow_knn(2.6), deadline=Deadline(4.0), n_trials=1)
+    assert [r.status for r in result.records] == ["ok"]

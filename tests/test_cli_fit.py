@@ -46,6 +46,7 @@ def test_fit_writes_a_model_and_shows_a_leaderboard(model_file):
     out, result = model_file
     assert out.exists()
     assert "Leaderboard" in result.output and "Saved to" in result.output
+    assert "3 folds" in result.output, "each score says what it rests on (cv='auto': 3 folds)"
     assert not list(out.parent.glob(".*.tmp")), "no temporary file may be left behind"
 
 

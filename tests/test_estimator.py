@@ -121,6 +121,7 @@ def test_fitted_attributes_describe_the_search(mixed):
     board = model.leaderboard_
     assert {"learner", "configuration", "score", "time", "source"} <= set(board.columns)
     assert board["source"].iloc[0] == "warm-start" and len(board) == 3
+    assert (board.loc[board["status"] == "ok", "n_folds"] == 2).all()  # cv=2, used in full
     assert model.best_params_["learner"] in {"logistic_regression", "lightgbm"}
     assert model.best_score_ == pytest.approx(board["score"].max())
     assert len(model.recommendations_) == 2 and len(model.study_.trials) == 3

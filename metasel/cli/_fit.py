@@ -163,9 +163,17 @@ def _render_leaderboard(model: Any, top: int) -> None:
     board = model.leaderboard_
     done = board[board["status"] == "ok"].sort_values("score", ascending=False).head(top)
     table = Table(title=f"Leaderboard (best {len(done)} of {len(board)} evaluations)")
-    for column in ("learner", "score", "time", "source", "configuration"):
+    for column in ("learner", "score", "scored on", "time", "source", "configuration"):
         table.add_column(column, overflow="fold")
     for row in done.itertuples(index=False):
-        table.add_row(row.learner, f"{row.score:.4f}", f"{row.time:.2f}s", row.source,
-                      row.configuration)
+        table.add_row(row.learner, f"{row.score:.4f}", _scored_on(row), f"{row.time:.2f}s",
+                      row.source, row.configuration)
     Console().print(table)
+
+
+def _scored_on(row: Any) -> str:
+    """How much evidence a score rests on: a probe's subsample, or a trial's folds (fewer
+    than planned when time ran out)."""
+    if row.source == "probe":
+        return f"{row.train_size} rows"
+    return f"{row.n_folds} fold{'s' if row.n_folds != 1 else ''}"

@@ -4,6 +4,7 @@ and its configurations survive JSON and Optuna's enqueue_trial."""
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import optuna
@@ -18,6 +19,8 @@ from metasel.learners import (
     config_id,
     default_config,
     get_learner,
+    grow_until,
+    grown_params,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -183,3 +186,46 @@ def test_register_learner_refuses_to_shadow_an_entry_unless_asked():
         register_learner(lightgbm)
     register_learner(lightgbm, replace=True)  # same entry back: the zoo is unchanged
     assert LEARNERS["lightgbm"] is lightgbm
+
+
+ANYTIME = sorted(name for name in LEARNERS if LEARNERS[name].anytime)
+SIZE = {"lightgbm": "n_estimators", "hist_gradient_boosting": "max_iter",
+        "random_forest": "n_estimators", "extra_trees": "n_estimators"}
+
+
+def test_the_tree_ensembles_are_the_anytime_learners():
+    assert sorted(SIZE) == ANYTIME
+
+
+@pytest.mark.parametrize("name", ANYTIME)
+def test_an_anytime_ensemble_told_to_stop_keeps_the_members_it_grew(name):
+    """Under a search's stop time a 512-member configuration that cannot finish ends in
+    time with fewer members, a usable model, and unchanged parameters."""
+    X, y = _mixed_table(3, n_rows=4000)
+    config = {SIZE[name]: 512}
+    if "class_weight" in get_learner(name).param_names:
+        config["class_weight"] = "balanced"  # grown with the same weights, without warnings
+    pipeline = get_learner(name).build(config, random_state=0)
+    before = pipeline[-1].get_params()
+    tic = time.monotonic()
+    with grow_until(tic + 0.5):
+        pipeline.fit(X, y)
+    assert time.monotonic() - tic < 2.0
+    grown = grown_params(pipeline)
+    assert set(grown) == {SIZE[name]} and 1 <= grown[SIZE[name]] < 512
+    proba = pipeline.predict_proba(X.iloc[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert pipeline[-1].get_params() == before, "fit must not change parameters"
+
+
+@pytest.mark.parametrize("name", ["random_forest", "hist_gradient_boosting"])
+def test_an_anytime_ensemble_with_time_to_spare_is_the_library_model(name):
+    """Grown in chunks (warm start) to its full size it predicts exactly what one plain
+    fit does, and it reports no stop."""
+    X, y = _mixed_table(2)
+    config = {SIZE[name]: 30}
+    plain = get_learner(name).build(config, random_state=0).fit(X, y)
+    with grow_until(time.monotonic() + 60):
+        chunked = get_learner(name).build(config, random_state=0).fit(X, y)
+    assert grown_params(chunked) == {} and chunked[-1].n_grown_ == 30
+    np.testing.assert_allclose(chunked.predict_proba(X), plain.predict_proba(X))

@@ -627,3 +627,57 @@ def test_a_first_trial_may_run_past_half_the_time_left_while_no_model_exists(tab
     result = run_study(study, ["knn"], X, y, splits=holdout, metric="roc_auc",
                        make_model=_slow_knn(2.6), deadline=Deadline(4.0), n_trials=1)
     assert [r.status for r in result.records] == ["ok"]
+
+
+@pytest.fixture(scope="module")
+def wide_table() -> tuple[pd.DataFrame, np.ndarray]:
+    """Large enough that a 512-tree forest needs far more than a second per fold."""
+    X, y = make_classification(n_samples=6000, n_features=30, n_informative=10, random_state=0)
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(30)]), y
+
+
+def test_a_forest_too_big_for_its_trial_ends_in_time_with_the_trees_it_grew(wide_table):
+    """Before, such a trial was cut and lost (letter at 10 s: the recommended 287-tree extra
+    forest was cut and the fit ended on a probe model); now its score, its record and its
+    refit all belong to the forest grown within the trial's time."""
+    X, y = wide_table
+    study = make_study(["random_forest"], random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [("random_forest", {"n_estimators": 512})], ["random_forest"])
+    tic = time.monotonic()
+    result = run_study(study, ["random_forest"], X, y, splits=make_splits(y, 3, 0),
+                       metric="roc_auc", make_model=lambda n, p: get_learner(n).build(p),
+                       deadline=Deadline(3.0), n_trials=1)
+    assert time.monotonic() - tic < 3.0
+    [record] = result.records
+    assert record.status == "ok" and len(record.fold_scores) == 3
+    assert 1 <= record.params["n_estimators"] < 512
+    assert result.best.params == record.params, "the refit grows what was scored"
+
+
+def test_probes_share_their_time_so_an_expensive_one_cannot_starve_the_others(wide_table):
+    X, y = wide_table
+    outcome = run_probes([("random_forest", {"n_estimators": 512, "max_features": 1.0}),
+                          ("gaussian_nb", {})], X, y, metric="roc_auc",
+                         make_model=lambda n, p: get_learner(n).build(p, random_state=0),
+                         deadline=Deadline(0.6), random_state=0)
+    first = [r for r in outcome.records if r.rung == 0]
+    assert [r.status for r in first] == ["ok", "ok"]
+    assert first[0].params["n_estimators"] < 512
+
+
+def test_no_time_is_kept_for_a_refit_that_no_longer_fits(table):
+    """A 60,000-row fit at 20 s kept 16 s for a refit that 5 s could not hold, so its study
+    stopped and the fit ended 5 s early on the fold model of its one trial."""
+    from metasel.search._evaluate import Evaluation
+    from metasel.search._run import _reserve
+    from metasel.search._study import Candidate, SearchResult
+
+    def reserve(fold_fit_time: float, deadline: Deadline) -> float:
+        result = SearchResult(study=None)
+        evaluation = Evaluation(0.9, [0.9], np.zeros((1, 2)), fold_fit_time, 0.0)
+        result.candidates.append(Candidate(0, "gaussian_nb", {}, evaluation))
+        return _reserve(result, SearchSettings(ensemble_size=1), 0.5, deadline)
+
+    slack = reserve(0.0, Deadline(10.0))
+    assert reserve(2.0, Deadline(10.0)) > slack + 4.0  # a 4 s refit that fits is kept
+    assert reserve(6.0, Deadline(10.0)) == pytest.approx(slack)  # a 12 s one is not

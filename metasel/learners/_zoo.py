@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightgbm import LGBMClassifier
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-)
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
-from threadpoolctl import threadpool_limits
 
+from metasel.learners._anytime import (
+    AnytimeExtraTrees,
+    AnytimeHistGradientBoosting,
+    AnytimeLightGBM,
+    AnytimeRandomForest,
+)
 from metasel.learners._base import Learner
 from metasel.learners._proba import MarginProbaClassifier
 from metasel.learners._space import Cat, Float, Int
@@ -31,8 +30,8 @@ Params = dict[str, Any]
 CLASS_WEIGHT = Cat("class_weight", [None, "balanced"], None)
 
 
-def _lightgbm(p: Params, random_state: int | None) -> LGBMClassifier:
-    return LGBMClassifier(
+def _lightgbm(p: Params, random_state: int | None) -> AnytimeLightGBM:
+    return AnytimeLightGBM(
         n_estimators=p["n_estimators"], learning_rate=p["learning_rate"],
         num_leaves=p["num_leaves"], min_child_samples=p["min_child_samples"],
         subsample=p["subsample"], subsample_freq=1 if p["subsample"] < 1.0 else 0,
@@ -41,28 +40,8 @@ def _lightgbm(p: Params, random_state: int | None) -> LGBMClassifier:
     )
 
 
-class SingleThreadHistGradientBoosting(HistGradientBoostingClassifier):
-    """HistGradientBoosting on one OpenMP thread (it has no ``n_jobs``).
-
-    On a shared machine its default of every core made a 200-row fit take 5-10 s
-    instead of 0.1 s; parallelism belongs to the evaluation level.
-    """
-
-    def fit(self, X, y, **fit_params):  # noqa: N803
-        with threadpool_limits(1, user_api="openmp"):
-            return super().fit(X, y, **fit_params)
-
-    def predict_proba(self, X):  # noqa: N803
-        with threadpool_limits(1, user_api="openmp"):
-            return super().predict_proba(X)
-
-    def predict(self, X):  # noqa: N803
-        with threadpool_limits(1, user_api="openmp"):
-            return super().predict(X)
-
-
-def _hist_gradient_boosting(p: Params, random_state: int | None) -> HistGradientBoostingClassifier:
-    return SingleThreadHistGradientBoosting(
+def _hist_gradient_boosting(p: Params, random_state: int | None) -> AnytimeHistGradientBoosting:
+    return AnytimeHistGradientBoosting(
         learning_rate=p["learning_rate"], max_iter=p["max_iter"],
         max_leaf_nodes=p["max_leaf_nodes"], min_samples_leaf=p["min_samples_leaf"],
         max_features=p["max_features"], categorical_features="from_dtype",
@@ -79,12 +58,12 @@ def _forest(cls: type, p: Params, random_state: int | None):
     )
 
 
-def _random_forest(p: Params, random_state: int | None) -> RandomForestClassifier:
-    return _forest(RandomForestClassifier, p, random_state)
+def _random_forest(p: Params, random_state: int | None) -> AnytimeRandomForest:
+    return _forest(AnytimeRandomForest, p, random_state)
 
 
-def _extra_trees(p: Params, random_state: int | None) -> ExtraTreesClassifier:
-    return _forest(ExtraTreesClassifier, p, random_state)
+def _extra_trees(p: Params, random_state: int | None) -> AnytimeExtraTrees:
+    return _forest(AnytimeExtraTrees, p, random_state)
 
 
 def _decision_tree(p: Params, random_state: int | None) -> DecisionTreeClassifier:
@@ -150,18 +129,19 @@ _ENTRIES: tuple[Learner, ...] = (
         Int("min_child_samples", 2, 128, 20, log=True),
         Float("subsample", 0.4, 1.0, 1.0),
         Float("colsample_bytree", 0.3, 1.0, 1.0),
-    ), _lightgbm, "native", "LightGBM gradient-boosted trees"),
+    ), _lightgbm, "native", "LightGBM gradient-boosted trees", anytime=True),
     Learner("hist_gradient_boosting", (
         Float("learning_rate", 0.005, 0.5, 0.1, log=True),
         Int("max_iter", 16, 512, 100, log=True),
         Int("max_leaf_nodes", 4, 256, 31, log=True),
         Int("min_samples_leaf", 2, 128, 20, log=True),
         Float("max_features", 0.3, 1.0, 1.0),
-    ), _hist_gradient_boosting, "native", "scikit-learn histogram gradient boosting"),
+    ), _hist_gradient_boosting, "native", "scikit-learn histogram gradient boosting",
+        anytime=True),
     Learner("random_forest", _forest_space(True), _random_forest, "ordinal",
-            "scikit-learn random forest"),
+            "scikit-learn random forest", anytime=True),
     Learner("extra_trees", _forest_space(False), _extra_trees, "ordinal",
-            "scikit-learn extremely randomised trees"),
+            "scikit-learn extremely randomised trees", anytime=True),
     Learner("logistic_regression", (
         Float("C", 1e-4, 1e4, 1.0, log=True),
         CLASS_WEIGHT,

@@ -22,6 +22,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSpl
 
 from metasel._auc import one_vs_rest_auc
 from metasel.exceptions import MetaselError
+from metasel.learners import grow_until
 from metasel.search._budget import BudgetExceeded, Deadline, run_in_threads, run_with_timeout
 
 METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
@@ -30,6 +31,9 @@ METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
 AUTO_FOLDS = 3
 AUTO_HOLDOUT_ROWS = 10_000
 HOLDOUT_SHARE = 0.2
+#: share of a fold's time allowance (the trial's time to its cut, over its batches) that
+#: anytime ensembles may grow in; the rest is for predicting the held-out rows
+GROW_SHARE = 0.8
 
 Split = tuple[np.ndarray, np.ndarray]
 FoldHook = Callable[[int, float], None]
@@ -140,7 +144,10 @@ def evaluate(
     the whole trial, since a trial stopped between folds loses the folds it finished: it
     does not start when ``expected_time`` would pass ``soft_deadline`` (or ``deadline``);
     once started, it goes on while the batches left (at this trial's own pace) fit before
-    ``deadline``, and a batch that runs past ``deadline`` is cut.
+    ``deadline``, and a batch that runs past ``deadline`` is cut. Anytime ensembles (see
+    :mod:`metasel.learners._anytime`) stop growing at an equal share of the time to
+    ``deadline`` per batch, so a configuration that would have been cut ends with fewer
+    trees on every fold instead, and one that fits is not changed.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
     folds are done: the trial is then scored on those (a holdout estimate, noisier but
     unbiased) rather than thrown away with the time they took.
@@ -152,6 +159,7 @@ def evaluate(
     fit_times: list[float] = []
     models: list[BaseEstimator] = []
     batch = max(1, int(n_jobs))
+    allowance = GROW_SHARE * max(0.0, deadline.remaining()) / math.ceil(len(splits) / batch)
     for first in range(0, len(splits), batch):
         if wall_times:
             expected = float(np.mean(wall_times)) * math.ceil((len(splits) - first) / batch)
@@ -166,7 +174,8 @@ def evaluate(
                                      "time left")
             chunk = splits[first:first + batch]
             tic = time.monotonic()
-            results = _run_folds(make_model, X, y, chunk, n_classes, deadline)
+            results = _run_folds(make_model, X, y, chunk, n_classes, deadline,
+                                 stop_at=min(tic + allowance, deadline.at))
         except BudgetExceeded:
             if partial and fold_scores:
                 break
@@ -188,11 +197,12 @@ def evaluate(
                       time.monotonic() - started, models)
 
 
-def _run_folds(make_model, X, y, chunk, n_classes, deadline):
+def _run_folds(make_model, X, y, chunk, n_classes, deadline, stop_at):
     def fit_fold(train: np.ndarray, test: np.ndarray):
         model = make_model()
         tic = time.monotonic()
-        model.fit(X.iloc[train], y[train])
+        with grow_until(stop_at):
+            model.fit(X.iloc[train], y[train])
         fit_time = time.monotonic() - tic
         return model, full_proba(model, X.iloc[test], n_classes), fit_time
 

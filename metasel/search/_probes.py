@@ -6,7 +6,10 @@ subsample and scores them on one fixed validation part; the best ``1/eta`` go on
 ``eta`` times larger. Tiny subsamples favour simple models, so a learner is dropped from the
 search only when it is clearly behind (``tolerance``) or raised, never merely for losing a
 rung, nor for a probe the probes' own deadline cut or left unstarted (that says nothing of
-the learner, and dropping it left the study with one slow learner on medium tables).
+the learner, and dropping it left the study with one slow learner on medium tables). Tree
+ensembles grow within an even share of the probes' time left, so one expensive
+configuration cannot use it all (a 1,000-round LightGBM took the whole share on 255 rows
+of a 60,000-row table, and the probes after it never started).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metasel.data._dataset import stratified_indices
+from metasel.learners import grow_until, grown_params
 from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
-from metasel.search._evaluate import full_proba, score_proba
+from metasel.search._evaluate import GROW_SHARE, full_proba, score_proba
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +101,15 @@ def run_probes(
         size = min(size, len(pool))
         rows = pool[stratified_indices(y[pool], size, rng)]
         scored: list[tuple[float, int]] = []
-        for index in alive:
+        for position, index in enumerate(alive):
             promoted[index] = rung
             name, params = candidates[index]
+            # an even share of the time left to each probe still to run in this rung: an
+            # expensive configuration grows fewer trees instead of starving the others
+            share = GROW_SHARE * deadline.remaining() / (len(alive) - position)
             record, model = _probe(name, params, make_model, X.iloc[rows], y[rows],
-                                   X_valid, y_valid, metric, n_classes, deadline, rung)
+                                   X_valid, y_valid, metric, n_classes, deadline, rung,
+                                   stop_at=time.monotonic() + share)
             outcome.records.append(record)
             if record.status == "failed" and index not in last_score:
                 failed.add(index)
@@ -124,14 +132,19 @@ def run_probes(
 
 
 def _probe(name, params, make_model, X_train, y_train, X_valid, y_valid, metric, n_classes,
-           deadline, rung):
+           deadline, rung, stop_at):
     tic = time.monotonic()
     try:
         model = make_model(name, params)
-        run_with_timeout(lambda: model.fit(X_train, y_train), deadline.remaining(), "probe")
+
+        def fit():
+            with grow_until(stop_at):
+                model.fit(X_train, y_train)
+
+        run_with_timeout(fit, deadline.remaining(), "probe")
         score = score_proba(metric, y_valid, full_proba(model, X_valid, n_classes))
         status = "ok" if not math.isnan(score) else "failed"
-        return ProbeRecord(name, params, rung, len(y_train), score,
+        return ProbeRecord(name, {**params, **grown_params(model)}, rung, len(y_train), score,
                            time.monotonic() - tic, status), model
     except BudgetExceeded as error:
         return ProbeRecord(name, params, rung, len(y_train), math.nan,

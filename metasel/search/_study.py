@@ -4,11 +4,13 @@ The space is ``learner`` (categorical) then that learner's own parameters, named
 ``"<learner>__<param>"`` so that conditional spaces never collide. Warm-start
 configurations are enqueued first (their exact values travel in ``user_attrs``, so a value
 outside today's search range is still evaluated as recommended, and in full: only TPE's own
-trials are pruned); TPE continues. Every trial is cut at its own deadline; failing, hanging
-or repeatedly too slow learners are banned so the remaining budget goes to the others. A cut
-trial, and a banned learner proposed again, are told to TPE as the worst score seen so far
-(not as a failure or a pruned trial, which TPE does not learn from), so the sampler steers
-away from them instead of proposing their neighbours again.
+trials are pruned); TPE continues. Every trial is cut at its own deadline, before which the
+tree ensembles stop growing on their own (a trial of them ends with fewer trees and records
+the size it reached, rather than being cut); failing, hanging or repeatedly too slow
+learners are banned so the remaining budget goes to the others. A cut trial, and a banned
+learner proposed again, are told to TPE as the worst score seen so far (not as a failure or
+a pruned trial, which TPE does not learn from), so the sampler steers away from them
+instead of proposing their neighbours again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from metasel.learners import get_learner
+from metasel.learners import get_learner, grown_params
 from metasel.search._budget import BudgetExceeded, Deadline
 from metasel.search._evaluate import Evaluation, Split, evaluate
 
@@ -211,10 +213,13 @@ def run_study(
 
     def expected_time(name: str) -> float | None:
         """A trial of ``name``: its own folds so far x the batches; a learner not run yet
-        is only assumed to need one typical fold of the others (it may be much faster), and
-        nothing (None) while no trial has succeeded: a model is then worth any guess."""
+        is only assumed to need one typical fold of the others (it may be much faster), or
+        nothing when it is anytime (it grows what the time allows), and nothing (None)
+        while no trial has succeeded: a model is then worth any guess."""
         if fold_times.get(name):
             return float(np.median(fold_times[name])) * batches
+        if get_learner(name).anytime:
+            return 0.0
         known = [t for times in fold_times.values() for t in times]
         return float(np.median(known)) if known and result.best is not None else None
 
@@ -303,6 +308,10 @@ def run_study(
                     evaluation.duration, source, "failed", "metric undefined")
             raise _TrialFailed("metric undefined")
         successes.add(name)
+        grown = _grown_size(evaluation.models)
+        if grown:  # the score belongs to the ensemble grown in time, and so does its refit
+            params = {**params, **grown}
+            trial.set_user_attr("params", params)
         _record(result, trial.number, name, params, evaluation.score, evaluation.fit_time,
                 evaluation.duration, source, "ok", fold_scores=evaluation.fold_scores)
         _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep)
@@ -317,6 +326,16 @@ def run_study(
         study.optimize(objective, n_trials=n_trials, callbacks=[stop_when_due],
                        catch=(_TrialFailed,), gc_after_trial=False)
     return result
+
+
+def _grown_size(models: Sequence[BaseEstimator]) -> dict[str, int]:
+    """The fewest members any fold's anytime ensemble grew before its stop time ({} when
+    none stopped for time)."""
+    stopped = [grown for grown in map(grown_params, models) if grown]
+    if not stopped:
+        return {}
+    key = next(iter(stopped[0]))
+    return {key: min(grown[key] for grown in stopped)}
 
 
 def _record(result: SearchResult, number, name, params, score, fit_time, duration, source,

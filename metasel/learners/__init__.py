@@ -12,7 +12,7 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from metasel.exceptions import LearnerError
-from metasel.learners._anytime import grow_until, grown_params
+from metasel.learners._anytime import grew_too_little, grow_until, grown_params
 from metasel.learners._base import Learner, canonical_json, config_id
 from metasel.learners._proba import MarginProbaClassifier
 from metasel.learners._space import Cat, Float, Int, Param
@@ -32,6 +32,7 @@ __all__ = [
     "default_config",
     "eligible",
     "get_learner",
+    "grew_too_little",
     "grow_until",
     "grown_params",
     "register_learner",

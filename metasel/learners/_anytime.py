@@ -32,6 +32,9 @@ from threadpoolctl import threadpool_limits
 #: members grown per chunk after the first (a single one, which sets the pace), as a share
 #: of the configured number
 CHUNK_SHARE = 0.1
+#: an ensemble stopped for time with fewer members than this share of its size is treated
+#: as a fit that did not finish
+MIN_GROWN_SHARE = 0.25
 _local = threading.local()
 
 
@@ -54,10 +57,23 @@ def _stop_at() -> float | None:
 def grown_params(model: Any) -> dict[str, int]:
     """``{size parameter: members grown}`` when ``model`` (or a pipeline's last step) stopped
     for time, else ``{}``: the configuration its score really belongs to."""
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    final = _final_step(model)
     if getattr(final, "stopped_for_time_", False):
         return {final.size_param: int(final.n_grown_)}
     return {}
+
+
+def grew_too_little(model: Any) -> bool:
+    """Whether ``model`` stopped for time below ``MIN_GROWN_SHARE`` of its configured size:
+    then it is no fair sample of any configuration worth scoring (nursery at 30 s: an HGB
+    grown to 1 of its 21 rounds scored 0.82 and taught the sampler that HGB was bad)."""
+    final = _final_step(model)
+    return (getattr(final, "stopped_for_time_", False)
+            and final.n_grown_ < MIN_GROWN_SHARE * getattr(final, final.size_param))
+
+
+def _final_step(model: Any) -> Any:
+    return model.steps[-1][1] if hasattr(model, "steps") else model
 
 
 class _GrowInChunks:

@@ -27,8 +27,6 @@ class Learner:
     ``default_params()`` is the library's own configuration. ``make_estimator(params,
     random_state)`` receives complete params (defaults filled in). ``max_rows`` marks
     learners whose cost grows too fast with n (kernel SVM): callers skip them above it.
-    ``anytime`` marks learners whose fit stops growing at a search's stop time (see
-    :mod:`metasel.learners._anytime`), so any budget left can hold one of their trials.
     """
 
     name: str
@@ -37,7 +35,6 @@ class Learner:
     encoding: Encoding
     description: str
     max_rows: int | None = None
-    anytime: bool = False
 
     @property
     def param_names(self) -> frozenset[str]:

@@ -22,7 +22,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSpl
 
 from metasel._auc import one_vs_rest_auc
 from metasel.exceptions import MetaselError
-from metasel.learners import grow_until
+from metasel.learners import grew_too_little, grow_until
 from metasel.search._budget import BudgetExceeded, Deadline, run_in_threads, run_with_timeout
 
 METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
@@ -147,7 +147,8 @@ def evaluate(
     ``deadline``, and a batch that runs past ``deadline`` is cut. Anytime ensembles (see
     :mod:`metasel.learners._anytime`) stop growing at an equal share of the time to
     ``deadline`` per batch, so a configuration that would have been cut ends with fewer
-    trees on every fold instead, and one that fits is not changed.
+    trees on every fold instead (a batch below a quarter of its trees counts as cut), and
+    one that fits is not changed.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
     folds are done: the trial is then scored on those (a holdout estimate, noisier but
     unbiased) rather than thrown away with the time they took.
@@ -176,6 +177,9 @@ def evaluate(
             tic = time.monotonic()
             results = _run_folds(make_model, X, y, chunk, n_classes, deadline,
                                  stop_at=min(tic + allowance, deadline.at))
+            if any(grew_too_little(model) for model, _, _ in results):
+                raise BudgetExceeded("cross-validation: a fold grew less than a quarter of "
+                                     "its trees in the time left", cut=True)
         except BudgetExceeded:
             if partial and fold_scores:
                 break

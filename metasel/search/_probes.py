@@ -9,7 +9,8 @@ rung, nor for a probe the probes' own deadline cut or left unstarted (that says 
 the learner, and dropping it left the study with one slow learner on medium tables). Tree
 ensembles grow within an even share of the probes' time left, so one expensive
 configuration cannot use it all (a 1,000-round LightGBM took the whole share on 255 rows
-of a 60,000-row table, and the probes after it never started).
+of a 60,000-row table, and the probes after it never started); one that grew less than a
+quarter of its size is unscored, like a cut probe.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metasel.data._dataset import stratified_indices
-from metasel.learners import grow_until, grown_params
+from metasel.learners import grew_too_little, grow_until, grown_params
 from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
 from metasel.search._evaluate import GROW_SHARE, full_proba, score_proba
 
@@ -142,6 +143,8 @@ def _probe(name, params, make_model, X_train, y_train, X_valid, y_valid, metric,
                 model.fit(X_train, y_train)
 
         run_with_timeout(fit, deadline.remaining(), "probe")
+        if grew_too_little(model):
+            raise BudgetExceeded("probe: grew less than a quarter of its trees in its share")
         score = score_proba(metric, y_valid, full_proba(model, X_valid, n_classes))
         status = "ok" if not math.isnan(score) else "failed"
         return ProbeRecord(name, {**params, **grown_params(model)}, rung, len(y_train), score,

@@ -213,13 +213,10 @@ def run_study(
 
     def expected_time(name: str) -> float | None:
         """A trial of ``name``: its own folds so far x the batches; a learner not run yet
-        is only assumed to need one typical fold of the others (it may be much faster), or
-        nothing when it is anytime (it grows what the time allows), and nothing (None)
-        while no trial has succeeded: a model is then worth any guess."""
+        is only assumed to need one typical fold of the others (it may be much faster), and
+        nothing (None) while no trial has succeeded: a model is then worth any guess."""
         if fold_times.get(name):
             return float(np.median(fold_times[name])) * batches
-        if get_learner(name).anytime:
-            return 0.0
         known = [t for times in fold_times.values() for t in times]
         return float(np.median(known)) if known and result.best is not None else None
 

@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import time
 import warnings
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,9 @@ def _run_jobs(jobs: list[dict[str, Any]], meta_path: Path, csv: Path, key: list[
                        "error": f"no result after {limit} s"}
                 for process in list(getattr(pool, "_processes", {}).values()):
                     process.kill()
+            except BrokenProcessPool:  # a crash is that method's failure
+                row = {"roc_auc": np.nan, "balanced_accuracy": np.nan,
+                       "error": "the worker process died (killed by a signal)"}
         row.update({k: job[k] for k in key})
         frame = pd.DataFrame([row]).reindex(columns=columns)
         frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)

@@ -14,7 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from metasel.learners import get_learner
+from metasel.learners import get_learner, grown_params
 from metasel.search import (
     BudgetExceeded,
     Deadline,
@@ -636,16 +636,20 @@ def wide_table() -> tuple[pd.DataFrame, np.ndarray]:
     return pd.DataFrame(X, columns=[f"f{i}" for i in range(30)]), y
 
 
+def _trees_for(table, seconds: float, train: np.ndarray) -> int:
+    """How many random-forest trees this machine grows on ``train`` in ``seconds``."""
+    X, y = table
+    tic = time.monotonic()
+    get_learner("random_forest").build({"n_estimators": 16}).fit(X.iloc[train], y[train])
+    return int(seconds * 16 / (time.monotonic() - tic))
+
+
 def _forest_trial(table, trees_per_allowance: float):
     """One random-forest trial on a holdout split, 4 s: sized to ``trees_per_allowance``
     times what its fold may grow (0.8 x the first trial's 3 s), at this machine's pace."""
     X, y = table
     holdout = make_splits(y, 3, 0)[:1]
-    train = holdout[0][0]
-    tic = time.monotonic()
-    get_learner("random_forest").build({"n_estimators": 16}).fit(X.iloc[train], y[train])
-    per_tree = (time.monotonic() - tic) / 16
-    trees = int(trees_per_allowance * 0.8 * 3.0 / per_tree)
+    trees = _trees_for(table, trees_per_allowance * 0.8 * 3.0, holdout[0][0])
     study = make_study(["random_forest"], random_state=0, storage=None, study_name=None)
     enqueue_warm_starts(study, [("random_forest", {"n_estimators": trees})], ["random_forest"])
     tic = time.monotonic()
@@ -654,6 +658,21 @@ def _forest_trial(table, trees_per_allowance: float):
                        deadline=Deadline(4.0), n_trials=1)
     assert time.monotonic() - tic < 4.0
     return result, trees
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_forests_too_big_for_their_folds_share_the_time_or_score_the_folds_done(
+        wide_table, partial):
+    """A user's folds are all needed: each grows in a third of the time; under our own
+    plan the first fold may grow in all of it and the trial is scored on that fold (as
+    when a full-size fold ended late), rather than each fold in a third and all too small."""
+    X, y = wide_table
+    splits = make_splits(y, 3, 0)
+    trees = _trees_for(wide_table, 2 * 0.8 * 3.0 / (1 if partial else 3), splits[0][0])
+    evaluation = evaluate(lambda: get_learner("random_forest").build({"n_estimators": trees}),
+                          X, y, splits, "roc_auc", Deadline(3.0), n_classes=2, partial=partial)
+    assert len(evaluation.fold_scores) == (1 if partial else 3)
+    assert all(trees // 4 <= grown_params(m)["n_estimators"] < trees for m in evaluation.models)
 
 
 def test_a_forest_too_big_for_its_trial_ends_in_time_with_the_trees_it_grew(wide_table):

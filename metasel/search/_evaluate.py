@@ -31,8 +31,8 @@ METRICS = ("roc_auc", "balanced_accuracy", "accuracy", "log_loss")
 AUTO_FOLDS = 3
 AUTO_HOLDOUT_ROWS = 10_000
 HOLDOUT_SHARE = 0.2
-#: share of a fold's time allowance (the trial's time to its cut, over its batches) that
-#: anytime ensembles may grow in; the rest is for predicting the held-out rows
+#: share of a batch's time (to the trial's cut) that anytime ensembles may grow in; the
+#: rest is for predicting the held-out rows
 GROW_SHARE = 0.8
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -145,10 +145,10 @@ def evaluate(
     does not start when ``expected_time`` would pass ``soft_deadline`` (or ``deadline``);
     once started, it goes on while the batches left (at this trial's own pace) fit before
     ``deadline``, and a batch that runs past ``deadline`` is cut. Anytime ensembles (see
-    :mod:`metasel.learners._anytime`) stop growing at an equal share of the time to
-    ``deadline`` per batch, so a configuration that would have been cut ends with fewer
-    trees on every fold instead (a batch below a quarter of its trees counts as cut), and
-    one that fits is not changed.
+    :mod:`metasel.learners._anytime`) stop growing before ``deadline``, at an equal share of
+    the time left per batch (with ``partial``: at the whole of it), so a configuration that
+    would have been cut ends with fewer trees instead (a batch below a quarter of its trees
+    counts as cut), and one that fits is not changed.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
     folds are done: the trial is then scored on those (a holdout estimate, noisier but
     unbiased) rather than thrown away with the time they took.
@@ -160,7 +160,6 @@ def evaluate(
     fit_times: list[float] = []
     models: list[BaseEstimator] = []
     batch = max(1, int(n_jobs))
-    allowance = GROW_SHARE * max(0.0, deadline.remaining()) / math.ceil(len(splits) / batch)
     for first in range(0, len(splits), batch):
         if wall_times:
             expected = float(np.mean(wall_times)) * math.ceil((len(splits) - first) / batch)
@@ -175,8 +174,12 @@ def evaluate(
                                      "time left")
             chunk = splits[first:first + batch]
             tic = time.monotonic()
-            results = _run_folds(make_model, X, y, chunk, n_classes, deadline,
-                                 stop_at=min(tic + allowance, deadline.at))
+            # a batch's anytime ensembles grow for an equal share of the time left per batch
+            # still to run; under ``partial`` for all of it (the trial is then scored on the
+            # folds it finished, as when a full-size fold ended late)
+            shares = 1 if partial else math.ceil((len(splits) - first) / batch)
+            stop_at = tic + GROW_SHARE * max(0.0, deadline.remaining()) / shares
+            results = _run_folds(make_model, X, y, chunk, n_classes, deadline, stop_at)
             if any(grew_too_little(model) for model, _, _ in results):
                 raise BudgetExceeded("cross-validation: a fold grew less than a quarter of "
                                      "its trees in the time left", cut=True)

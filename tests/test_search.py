@@ -719,3 +719,21 @@ def test_no_time_is_kept_for_a_refit_that_no_longer_fits(table):
     slack = reserve(0.0, Deadline(10.0))
     assert reserve(2.0, Deadline(10.0)) > slack + 4.0  # a 4 s refit that fits is kept
     assert reserve(6.0, Deadline(10.0)) == pytest.approx(slack)  # a 12 s one is not
+
+
+def test_a_cut_lightgbm_fit_is_asked_to_stop_not_interrupted(wide_table):
+    """An exception raised inside LightGBM's wrapper could free a native handle twice (a
+    segfault in Booster.__del__ on a loaded machine): a cut LightGBM thread is asked to end
+    at its next round instead, and does."""
+    X, y = wide_table
+    model = get_learner("lightgbm").build({"n_estimators": 1024, "num_leaves": 512,
+                                           "learning_rate": 0.01})
+    tic = time.monotonic()
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        run_with_timeout(lambda: model.fit(X, y), 0.3, "lgbm-cut")
+    assert time.monotonic() - tic < 1.0
+    for _ in range(200):  # the abandoned thread ends at its next round
+        if not _alive("metasel-lgbm-cut"):
+            break
+        time.sleep(0.01)
+    assert not _alive("metasel-lgbm-cut")

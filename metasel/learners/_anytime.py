@@ -38,6 +38,35 @@ MIN_GROWN_SHARE = 0.25
 _local = threading.local()
 
 
+#: threads inside a LightGBM call, which must never receive an asynchronous exception: one
+#: that lands in LightGBM's Python wrapper can free a native handle twice (a segfault in
+#: ``Booster.__del__``, reproduced on nursery at 10 s on a loaded machine); a cut asks them
+#: to stop instead (:func:`stop_thread`), and their next round ends the fit
+_NATIVE_THREADS: set[int] = set()
+_STOP_REQUESTED: set[int] = set()
+
+
+def in_native_fit(ident: int | None) -> bool:
+    """Whether thread ``ident`` is inside a LightGBM call (so must not be interrupted)."""
+    return ident in _NATIVE_THREADS
+
+
+def stop_thread(ident: int) -> None:
+    """Ask thread ``ident``'s LightGBM fit to stop at its next round (its result is dropped)."""
+    _STOP_REQUESTED.add(ident)
+
+
+@contextmanager
+def _native_call() -> Iterator[None]:
+    ident = threading.get_ident()
+    _NATIVE_THREADS.add(ident)
+    try:
+        yield
+    finally:
+        _NATIVE_THREADS.discard(ident)
+        _STOP_REQUESTED.discard(ident)
+
+
 @contextmanager
 def grow_until(stop_at: float | None) -> Iterator[None]:
     """Within this block (and this thread), anytime ensembles stop growing at ``stop_at``
@@ -174,8 +203,13 @@ class AnytimeLightGBM(LGBMClassifier):
 
     def fit(self, X, y, **kwargs: Any):  # noqa: N803
         stop_at, timer = _stop_at(), {"stopped": False, "last": time.monotonic()}
+        ident = threading.get_ident()
 
         def stop_in_time(env) -> None:
+            if ident in _STOP_REQUESTED:  # cut: end now, nobody waits for this model
+                raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
+            if stop_at is None:
+                return
             now = time.monotonic()
             # the first round's time is mostly building the binned dataset: no pace yet
             pace = now - timer["last"] if env.iteration > env.begin_iteration else 0.0
@@ -184,8 +218,12 @@ class AnytimeLightGBM(LGBMClassifier):
                 timer["stopped"] = True
                 raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
-        if stop_at is not None:
-            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), stop_in_time]
-        super().fit(X, y, **kwargs)
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), stop_in_time]
+        with _native_call():
+            super().fit(X, y, **kwargs)
         self.n_grown_, self.stopped_for_time_ = int(self.n_iter_), timer["stopped"]
         return self
+
+    def predict_proba(self, X, *args: Any, **kwargs: Any):  # noqa: N803
+        with _native_call():
+            return super().predict_proba(X, *args, **kwargs)

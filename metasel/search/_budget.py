@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from threadpoolctl import ThreadpoolController
 
+from metasel.learners._anytime import in_native_fit, stop_thread
+
 T = TypeVar("T")
 #: how often a thread waiting for others looks whether they are done
 _POLL_S = 0.005
@@ -144,10 +146,16 @@ def run_in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 def _raise_in(ident: int | None) -> None:
     """Raise :class:`Abandoned` in the thread ``ident`` at its next Python instruction (a
-    thread inside one long C call stops when that call returns)."""
-    if ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
-                                                   ctypes.py_object(Abandoned))
+    thread inside one long C call stops when that call returns); a thread inside LightGBM is
+    asked to stop at its next round instead (an exception there can free a native handle
+    twice)."""
+    if ident is None:
+        return
+    if in_native_fit(ident):
+        stop_thread(ident)
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                               ctypes.py_object(Abandoned))
 
 
 @functools.cache

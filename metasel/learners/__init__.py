@@ -12,7 +12,13 @@ from typing import Any
 from sklearn.pipeline import Pipeline
 
 from metasel.exceptions import LearnerError
-from metasel.learners._anytime import grew_too_little, grow_until, grown_params
+from metasel.learners._anytime import (
+    grew_too_little,
+    grow_until,
+    grown_params,
+    in_native_fit,
+    stop_thread,
+)
 from metasel.learners._base import Learner, canonical_json, config_id
 from metasel.learners._proba import MarginProbaClassifier
 from metasel.learners._space import Cat, Float, Int, Param
@@ -35,7 +41,9 @@ __all__ = [
     "grew_too_little",
     "grow_until",
     "grown_params",
+    "in_native_fit",
     "register_learner",
+    "stop_thread",
 ]
 
 

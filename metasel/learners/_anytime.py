@@ -107,12 +107,13 @@ def _final_step(model: Any) -> Any:
 
 class _GrowInChunks:
     """Mixin for scikit-learn ensembles with ``warm_start``: grow ``size_param`` members a
-    chunk at a time while the next chunk, at the pace so far, ends before the stop time."""
+    chunk at a time while the next chunk, at the pace so far, ends before the stop time
+    (defaults: a forest's ``n_estimators`` and ``estimators_``)."""
 
-    size_param: ClassVar[str]
+    size_param: ClassVar[str] = "n_estimators"
 
     def _n_built(self) -> int:
-        raise NotImplementedError
+        return len(self.estimators_)
 
     def fit(self, X, y, sample_weight=None):  # noqa: N803
         stop_at, target = _stop_at(), getattr(self, self.size_param)
@@ -157,19 +158,9 @@ class _GrowInChunks:
 class AnytimeRandomForest(_GrowInChunks, RandomForestClassifier):
     """scikit-learn's random forest, anytime under :func:`grow_until`."""
 
-    size_param = "n_estimators"
-
-    def _n_built(self) -> int:
-        return len(self.estimators_)
-
 
 class AnytimeExtraTrees(_GrowInChunks, ExtraTreesClassifier):
     """scikit-learn's extremely randomised trees, anytime under :func:`grow_until`."""
-
-    size_param = "n_estimators"
-
-    def _n_built(self) -> int:
-        return len(self.estimators_)
 
 
 class AnytimeHistGradientBoosting(_GrowInChunks, HistGradientBoostingClassifier):

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from threadpoolctl import ThreadpoolController
 
-from metasel.learners._anytime import in_native_fit, stop_thread
+from metasel.learners import in_native_fit, stop_thread
 
 T = TypeVar("T")
 #: how often a thread waiting for others looks whether they are done

@@ -369,6 +369,40 @@ def test_a_partial_trial_keeps_its_finished_folds_when_the_next_one_is_cut(table
     assert len(fits) == 2 and len(evaluation.fold_scores) == 1
 
 
+def _scored(y: np.ndarray, rows: np.ndarray, noise: np.ndarray, seed: int):
+    """An evaluation predicting ``rows`` of ``y`` with a per-row noise level."""
+    from metasel.search._evaluate import Evaluation
+
+    rng = np.random.default_rng(seed)
+    positive = np.clip(y + noise * rng.standard_normal(len(y)), -5, 6)
+    oof = np.full((len(y), 2), np.nan)
+    oof[rows] = np.column_stack([1 - positive[rows], positive[rows]])
+    score = score_proba("roc_auc", y[rows], oof[rows])
+    return Evaluation(score, [score], oof, 0.1, 0.1)
+
+
+@pytest.mark.parametrize("partial_noise, partial_wins", [(0.5, False), (0.05, True)])
+def test_a_partial_trial_is_ranked_against_full_ones_on_its_own_rows(partial_noise,
+                                                                     partial_wins):
+    """Fold 0 is easy for every model: a one-fold score above the best three-fold score
+    wins only if it also beats that trial on fold 0's rows."""
+    from metasel.search._study import Candidate, SearchResult, _keep_candidate
+
+    y = np.tile([0, 1], 150)
+    easy = np.arange(100)
+    full_noise = np.where(np.isin(np.arange(300), easy), 0.3, 1.2)
+    full = _scored(y, np.arange(300), full_noise, seed=1)
+    partial = _scored(y, easy, np.full(300, partial_noise), seed=2)
+    full_on_easy = score_proba("roc_auc", y[easy], full.oof[easy])
+    assert partial.score > full.score  # the raw scores would pick the partial trial
+    assert (partial.score > full_on_easy) == partial_wins
+    result = SearchResult(optuna.create_study(direction="maximize"))
+    _keep_candidate(result, Candidate(0, "full", {}, full), 5, y, "roc_auc")
+    _keep_candidate(result, Candidate(1, "partial", {}, partial), 5, y, "roc_auc")
+    assert result.best.learner == ("partial" if partial_wins else "full")
+    assert len(result.candidates) == 2
+
+
 def test_study_stops_when_no_learner_fits_in_the_time_left(table):
     X, y = table
     study = make_study(["gaussian_nb"], random_state=0, storage=None, study_name=None)

@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator
 
 from metasel.learners import get_learner, grown_params
 from metasel.search._budget import BudgetExceeded, Deadline
-from metasel.search._evaluate import Evaluation, Split, evaluate
+from metasel.search._evaluate import Evaluation, Split, evaluate, score_proba
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +311,8 @@ def run_study(
             trial.set_user_attr("params", params)
         _record(result, trial.number, name, params, evaluation.score, evaluation.fit_time,
                 evaluation.duration, source, "ok", fold_scores=evaluation.fold_scores)
-        _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep)
+        _keep_candidate(result, Candidate(trial.number, name, params, evaluation), keep, y,
+                        metric)
         return evaluation.score
 
     def stop_when_due(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -342,14 +343,38 @@ def _record(result: SearchResult, number, name, params, score, fit_time, duratio
                                       list(fold_scores)))
 
 
-def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int) -> None:
-    """Insert by score (earlier wins ties); only the best keeps its fitted fold models."""
+def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np.ndarray,
+                    metric: str) -> None:
+    """Insert by score (earlier wins ties); only the best keeps its fitted fold models.
+
+    A partial trial (scored on the folds it finished) is ranked on those rows against the
+    best full trial: a fold that is easy for every model must not make it the winner
+    (diabetes, 30 s: an MLP's one fold at 0.854 beat a three-fold 0.843, and lost on test).
+    """
     ranked = result.candidates + [candidate]
-    ranked.sort(key=lambda c: -c.evaluation.score)
+    scores = {id(c): _paired_score(c, ranked, y, metric) for c in ranked}
+    ranked.sort(key=lambda c: -scores[id(c)])
     del ranked[keep:]
     for other in ranked[1:]:
         other.evaluation.models = []
     result.candidates[:] = ranked
+
+
+def _paired_score(candidate: Candidate, ranked: Sequence[Candidate], y: np.ndarray,
+                  metric: str) -> float:
+    """The candidate's score, or for one scored on fewer rows than the best-covered
+    candidates: the best of those plus how far the candidate beats it on its own rows."""
+    evaluation = candidate.evaluation
+    coverage = max(int(c.evaluation.covered.sum()) for c in ranked)
+    rows = evaluation.covered
+    if rows.sum() == coverage:
+        return evaluation.score
+    reference = max((c for c in ranked if c.evaluation.covered.sum() == coverage),
+                    key=lambda c: c.evaluation.score).evaluation
+    same_rows = score_proba(metric, y[rows], reference.oof[rows])
+    if math.isnan(same_rows):
+        return evaluation.score
+    return reference.score + evaluation.score - same_rows
 
 
 def _progress_event(result: SearchResult, deadline: Deadline) -> dict[str, Any]:

@@ -403,6 +403,32 @@ def test_a_partial_trial_is_ranked_against_full_ones_on_its_own_rows(partial_noi
     assert len(result.candidates) == 2
 
 
+def test_ensemble_selection_leaves_out_partial_trials(table):
+    """Selected on the rows every member predicted, an ensemble with a one-fold trial is
+    scored on that fold only and then compared with three-fold scores."""
+    from metasel.search._probes import ProbeOutcome
+    from metasel.search._run import _final_model
+    from metasel.search._study import Candidate, SearchResult, _keep_candidate
+
+    X, y = table
+    third = np.arange(len(y)) < len(y) // 3
+    # two full trials, each good on another half of the rows: complementary
+    first = _scored(y, np.arange(len(y)), np.where(third, 0.4, 2.0), seed=1)
+    second = _scored(y, np.arange(len(y)), np.where(third, 2.0, 0.4), seed=2)
+    partial = _scored(y, np.flatnonzero(~third), np.full(len(y), 0.5), seed=3)
+    assert partial.score > second.score > first.score  # on its own rows, the partial wins
+    result = SearchResult(make_study(["gaussian_nb"], random_state=0, storage=None,
+                                     study_name=None))
+    for number, evaluation in enumerate([first, second, partial]):
+        params = {"var_smoothing": 10.0 ** -(number + 5)}
+        _keep_candidate(result, Candidate(number, "gaussian_nb", params, evaluation), 5, y,
+                        "roc_auc")
+    _, kind, members = _final_model(result, ProbeOutcome(), X, y, SearchSettings(),
+                                    Deadline(10.0), 2 / 3)
+    assert kind == "ensemble"
+    assert {m["params"]["var_smoothing"] for m in members} == {1e-5, 1e-6}
+
+
 def test_study_stops_when_no_learner_fits_in_the_time_left(table):
     X, y = table
     study = make_study(["gaussian_nb"], random_state=0, storage=None, study_name=None)

@@ -36,6 +36,7 @@ from metasel.search._study import (
     Progress,
     SearchResult,
     TrialRecord,
+    best_covered,
     enqueue_warm_starts,
     make_study,
     run_study,
@@ -198,14 +199,16 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
     n_classes = int(y.max()) + 1
     attempts: list[tuple[str, list[Candidate], np.ndarray]] = []
     if result.best is not None:
-        selection = None
-        if settings.ensemble_size > 1 and len(result.candidates) > 1:
-            selection = caruana_selection([c.evaluation.oof for c in result.candidates], y,
+        # selection scores on the rows every member predicted: partial trials would shrink
+        # them to one fold, where the ensemble's score is not comparable with the best's
+        pool, selection = best_covered(result.candidates), None
+        if settings.ensemble_size > 1 and len(pool) > 1:
+            selection = caruana_selection([c.evaluation.oof for c in pool], y,
                                           settings.metric, settings.ensemble_size,
                                           deadline.sub(SELECTION_SHARE * deadline.remaining()))
         if (selection is not None and len(selection.members) > 1
-                and selection.score > result.best.evaluation.score + ENSEMBLE_MIN_GAIN):
-            members = [result.candidates[i] for i in selection.members]
+                and selection.score > result.best.rank_score + ENSEMBLE_MIN_GAIN):
+            members = [pool[i] for i in selection.members]
             attempts.append(("ensemble", members, selection.weights[selection.members]))
         attempts.append(("refit", [result.best], np.ones(1)))
     for position, (kind, members, weights) in enumerate(attempts):

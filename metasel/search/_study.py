@@ -91,6 +91,12 @@ class Candidate:
     learner: str
     params: dict[str, Any]
     evaluation: Evaluation
+    #: score comparable across candidates: a partial trial's is paired with the best full one
+    rank_score: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.rank_score):
+            self.rank_score = self.evaluation.score
 
 
 @dataclass
@@ -352,25 +358,31 @@ def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np
     (diabetes, 30 s: an MLP's one fold at 0.854 beat a three-fold 0.843, and lost on test).
     """
     ranked = result.candidates + [candidate]
-    scores = {id(c): _paired_score(c, ranked, y, metric) for c in ranked}
-    ranked.sort(key=lambda c: -scores[id(c)])
+    for other in ranked:
+        other.rank_score = _paired_score(other, ranked, y, metric)
+    ranked.sort(key=lambda c: -c.rank_score)
     del ranked[keep:]
     for other in ranked[1:]:
         other.evaluation.models = []
     result.candidates[:] = ranked
 
 
+def best_covered(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates with out-of-fold predictions on the most rows (the full trials)."""
+    coverage = max((int(c.evaluation.covered.sum()) for c in candidates), default=0)
+    return [c for c in candidates if c.evaluation.covered.sum() == coverage]
+
+
 def _paired_score(candidate: Candidate, ranked: Sequence[Candidate], y: np.ndarray,
                   metric: str) -> float:
-    """The candidate's score, or for one scored on fewer rows than the best-covered
-    candidates: the best of those plus how far the candidate beats it on its own rows."""
+    """The candidate's score, or for one scored on fewer rows than the full trials: the best
+    full trial's score plus how far the candidate beats that trial on its own rows."""
+    full = best_covered(ranked)
     evaluation = candidate.evaluation
-    coverage = max(int(c.evaluation.covered.sum()) for c in ranked)
-    rows = evaluation.covered
-    if rows.sum() == coverage:
+    if any(c is candidate for c in full):
         return evaluation.score
-    reference = max((c for c in ranked if c.evaluation.covered.sum() == coverage),
-                    key=lambda c: c.evaluation.score).evaluation
+    reference = max(full, key=lambda c: c.evaluation.score).evaluation
+    rows = evaluation.covered
     same_rows = score_proba(metric, y[rows], reference.oof[rows])
     if math.isnan(same_rows):
         return evaluation.score

@@ -358,8 +358,11 @@ def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np
     (diabetes, 30 s: an MLP's one fold at 0.854 beat a three-fold 0.843, and lost on test).
     """
     ranked = result.candidates + [candidate]
+    full = best_covered(ranked)
+    reference = max(full, key=lambda c: c.evaluation.score).evaluation
     for other in ranked:
-        other.rank_score = _paired_score(other, ranked, y, metric)
+        if not any(other is c for c in full):
+            other.rank_score = _paired_score(other.evaluation, reference, y, metric)
     ranked.sort(key=lambda c: -c.rank_score)
     del ranked[keep:]
     for other in ranked[1:]:
@@ -373,20 +376,15 @@ def best_covered(candidates: Sequence[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.evaluation.covered.sum() == coverage]
 
 
-def _paired_score(candidate: Candidate, ranked: Sequence[Candidate], y: np.ndarray,
+def _paired_score(partial: Evaluation, reference: Evaluation, y: np.ndarray,
                   metric: str) -> float:
-    """The candidate's score, or for one scored on fewer rows than the full trials: the best
-    full trial's score plus how far the candidate beats that trial on its own rows."""
-    full = best_covered(ranked)
-    evaluation = candidate.evaluation
-    if any(c is candidate for c in full):
-        return evaluation.score
-    reference = max(full, key=lambda c: c.evaluation.score).evaluation
-    rows = evaluation.covered
+    """``reference``'s score plus how far ``partial`` beats it on the rows ``partial``
+    predicted (its own score when the reference's is undefined there)."""
+    rows = partial.covered
     same_rows = score_proba(metric, y[rows], reference.oof[rows])
     if math.isnan(same_rows):
-        return evaluation.score
-    return reference.score + evaluation.score - same_rows
+        return partial.score
+    return reference.score + partial.score - same_rows
 
 
 def _progress_event(result: SearchResult, deadline: Deadline) -> dict[str, Any]:

@@ -412,7 +412,7 @@ def test_ensemble_selection_leaves_out_partial_trials(table):
 
     X, y = table
     third = np.arange(len(y)) < len(y) // 3
-    # two full trials, each good on another half of the rows: complementary
+    # two full trials, each good where the other is poor: complementary
     first = _scored(y, np.arange(len(y)), np.where(third, 0.4, 2.0), seed=1)
     second = _scored(y, np.arange(len(y)), np.where(third, 2.0, 0.4), seed=2)
     partial = _scored(y, np.flatnonzero(~third), np.full(len(y), 0.5), seed=3)

@@ -92,11 +92,10 @@ class Candidate:
     params: dict[str, Any]
     evaluation: Evaluation
     #: score comparable across candidates: a partial trial's is paired with the best full one
-    rank_score: float = math.nan
+    rank_score: float = field(init=False)
 
     def __post_init__(self) -> None:
-        if math.isnan(self.rank_score):
-            self.rank_score = self.evaluation.score
+        self.rank_score = self.evaluation.score
 
 
 @dataclass
@@ -372,8 +371,8 @@ def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np
 
 def best_covered(candidates: Sequence[Candidate]) -> list[Candidate]:
     """The candidates with out-of-fold predictions on the most rows (the full trials)."""
-    coverage = max((int(c.evaluation.covered.sum()) for c in candidates), default=0)
-    return [c for c in candidates if c.evaluation.covered.sum() == coverage]
+    counts = [int(c.evaluation.covered.sum()) for c in candidates]
+    return [c for c, count in zip(candidates, counts, strict=True) if count == max(counts)]
 
 
 def _paired_score(partial: Evaluation, reference: Evaluation, y: np.ndarray,

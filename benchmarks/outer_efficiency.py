@@ -11,8 +11,15 @@ with `n_trials=k` (warm) against the same estimator with `warm_start=False` and
 `n_trials=50`, both refitted on the outer training part (ensemble selection included) and
 scored on compare.py's outer 75/25 test part, same datasets, seeds and CV splits, one fresh
 process per run (compare.py's runner), n_jobs=1. The cold search with `n_trials=5` is the
-control: what 5 trials give without the meta-learned start. The meta-model is compare.py's
-held-out one in results/efficiency_meta (trained without the benchmark groups).
+control: what 5 trials give without the meta-learned start; a second cold search of 50
+trials with another search seed (same CV splits) is the yardstick: how often a search as
+good as the reference reaches its test score. The meta-model is compare.py's held-out one
+in results/efficiency_meta (trained without the benchmark groups).
+
+Trials to reach: per (dataset, seed), the smallest k whose warm model scores at least the
+reference's test score (within TIE, and exactly); the warm search's first trials are its
+enqueued first configurations whatever k, so the model of `n_trials=k` is the one a longer
+search would have after k trials.
 """
 
 from __future__ import annotations
@@ -26,7 +33,12 @@ import pandas as pd
 
 TIE = compare.TIE
 REFERENCE = ("optuna_cold", 50)
-RUNS = (("metasel", 5), ("optuna_cold", 5), ("metasel", 10), REFERENCE)
+#: trial caps of the warm search whose models are scored (trials to reach: the first that does)
+WARM_CAPS = (1, 2, 3, 4, 5, 10)
+YARDSTICK = ("optuna_cold_reseeded", 50)
+RUNS = (*(("metasel", k) for k in WARM_CAPS), ("optuna_cold", 5), REFERENCE, YARDSTICK)
+#: the issue's target: the warm search reaches the cold 50-trial score in this many trials
+TARGET_TRIALS = 5
 KEY = ["dataset", "method", "cap", "seed"]
 COLUMNS = [*KEY, "n_trials", "n_probes", "fit_time", "roc_auc", "balanced_accuracy",
            "final_model", "best_learner", "trial_scores", "error"]
@@ -78,10 +90,41 @@ def against_reference(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def trials_to_reach(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (metric, tolerance): the median over (dataset, seed) of the fewest warm trials
+    whose model reaches the reference's test score (``inf`` when no cap in WARM_CAPS does),
+    and the shares reached within TARGET_TRIALS trials and by the yardstick."""
+    ok = df[df["error"].isna() | (df["error"] == "")]
+    runs = ok["method"] + "@" + ok["cap"].astype(str)
+    reference, yardstick = ("@".join(map(str, run)) for run in (REFERENCE, YARDSTICK))
+    rows = []
+    for metric in METRICS:
+        table = ok.pivot_table(index=["dataset", "seed"], columns=runs, values=metric)
+        warm = [f"metasel@{k}" for k in WARM_CAPS if f"metasel@{k}" in table]
+        if reference not in table or not warm:
+            continue
+        table = table[table[reference].notna()]
+        for tol in (TIE, 0.0):
+            reached = table[warm].ge(table[reference] - tol, axis=0).to_numpy()
+            caps = np.array([int(name.split("@")[1]) for name in warm], dtype=float)
+            first = np.where(reached.any(axis=1), caps[np.argmax(reached, axis=1)], np.inf)
+            row = {"metric": metric, "tolerance": tol, "pairs": len(table),
+                   "median_trials_to_reach": float(np.median(first)),
+                   f"reached_within_{TARGET_TRIALS}": float((first <= TARGET_TRIALS).mean()),
+                   "per_pair": " ".join("-" if np.isinf(f) else str(int(f)) for f in first)}
+            if yardstick in table:
+                both = table[yardstick].notna()
+                row["yardstick_reaches"] = float(
+                    (table.loc[both, yardstick] >= table.loc[both, reference] - tol).mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def write_report(out: Path) -> None:
     df = pd.read_csv(out / "outer_efficiency.csv")
     summary = against_reference(df)
     summary.to_csv(out / "outer_efficiency_summary.csv", index=False)
+    reach = trials_to_reach(df)
     reference = "@".join(map(str, REFERENCE))
     lines = ["# Warm-start efficiency on the outer test part", "",
              "Command: `python benchmarks/outer_efficiency.py` (see its docstring). "
@@ -93,6 +136,15 @@ def write_report(out: Path) -> None:
              "cold 50-trial model's test score. Not the issue's CV-based figure (compare.py "
              "`--efficiency`); a model-level view of the same question.", "",
              compare._markdown(summary), "",
+             "## Trials to reach the cold 50-trial model's test score", "",
+             "`median_trials_to_reach`: median over (dataset, seed) pairs of the fewest "
+             f"warm trials (caps {', '.join(map(str, WARM_CAPS))}) whose model scores at "
+             f"least `{reference}`'s test score minus `tolerance` (`-` in `per_pair`, and "
+             f"`inf`: none of the caps does); `reached_within_{TARGET_TRIALS}`: share of "
+             f"pairs reached by {TARGET_TRIALS} trials (the issue's target is a median of at "
+             f"most {TARGET_TRIALS}); `yardstick_reaches`: the same share for a second cold "
+             "search of 50 trials with another search seed.", "",
+             compare._markdown(reach), "",
              "## Per dataset (roc_auc)", "",
              compare._markdown(df.pivot_table(index=["dataset", "seed"],
                                       columns=df["method"] + "@" + df["cap"].astype(str),

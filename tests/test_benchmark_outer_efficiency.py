@@ -39,9 +39,34 @@ def test_runs_are_compared_with_the_cold_50_trial_model_on_the_same_pairs(outer_
 
 
 def test_jobs_are_ordered_dataset_by_dataset_and_skip_finished_runs(outer_efficiency):
-    done = {("x", "metasel", 5, 0)}
+    done = {("x", "metasel", cap, 0) for cap in (1, 2, 3, 4, 5)}
     jobs = outer_efficiency.pending_jobs(["x", "y"], [0], done)
-    assert [(j["dataset"], j["method"], j["cap"]) for j in jobs[:3]] == [
-        ("x", "optuna_cold", 5), ("x", "metasel", 10), ("x", "optuna_cold", 50)]
+    assert [(j["dataset"], j["method"], j["cap"]) for j in jobs[:4]] == [
+        ("x", "metasel", 10), ("x", "optuna_cold", 5), ("x", "optuna_cold", 50),
+        ("x", "optuna_cold_reseeded", 50)]
     assert all(j["n_trials"] == j["cap"] for j in jobs)
-    assert len(jobs) == 7
+    assert len(jobs) == 4 + 9  # x: the four not done; y: all nine runs
+
+
+def test_trials_to_reach_is_the_first_warm_cap_that_reaches_the_cold_50_trial_score(
+        outer_efficiency):
+    def rows(dataset, reference, warm, yardstick):
+        return [{"dataset": dataset, "seed": 0, "method": method, "cap": cap, "roc_auc": auc,
+                 "balanced_accuracy": auc, "error": ""}
+                for method, cap, auc in [("optuna_cold", 50, reference),
+                                         ("optuna_cold_reseeded", 50, yardstick),
+                                         *(("metasel", k, s) for k, s in warm.items())]]
+
+    df = pd.DataFrame([
+        *rows("a", 0.90, {1: 0.80, 2: 0.8995, 3: 0.95, 5: 0.70}, 0.95),  # 2 in a tie, 3 exact
+        *rows("b", 0.80, {1: 0.81, 2: 0.70}, 0.70),  # reached at once, lost later: still 1
+        *rows("c", 0.70, {1: 0.60, 10: 0.71}, 0.70),  # only at 10
+        *rows("d", 0.60, {1: 0.50, 10: 0.55}, 0.50),  # never
+    ])
+    reach = outer_efficiency.trials_to_reach(df).set_index(["metric", "tolerance"])
+    tie = reach.loc[("roc_auc", outer_efficiency.TIE)]
+    assert tie["per_pair"] == "2 1 10 -"
+    assert tie["median_trials_to_reach"] == 6.0
+    assert tie["reached_within_5"] == 0.5
+    assert tie["yardstick_reaches"] == 0.5
+    assert reach.loc[("roc_auc", 0.0), "per_pair"] == "3 1 10 -"

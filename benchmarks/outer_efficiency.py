@@ -16,10 +16,12 @@ trials with another search seed (same CV splits) is the yardstick: how often a s
 good as the reference reaches its test score. The meta-model is compare.py's held-out one
 in results/efficiency_meta (trained without the benchmark groups).
 
-Trials to reach: per (dataset, seed), the smallest k whose warm model scores at least the
-reference's test score (within TIE, and exactly); the warm search's first trials are its
-enqueued first configurations whatever k, so the model of `n_trials=k` is the one a longer
-search would have after k trials.
+Trials to reach: per (dataset, seed), the smallest cap k from which the warm model scores at
+least the reference's test score (within TIE, and exactly) at every larger cap measured.
+The warm search's first trials are its enqueued first configurations whatever k, so the
+model of `n_trials=k` is the one a longer search has after k trials. A test score is not
+monotone in k (another model may be picked), and counting the first cap that reaches would
+give the warm search several noisy chances; "from k on" does not.
 """
 
 from __future__ import annotations
@@ -92,8 +94,9 @@ def against_reference(df: pd.DataFrame) -> pd.DataFrame:
 
 def trials_to_reach(df: pd.DataFrame) -> pd.DataFrame:
     """Per (metric, tolerance): the median over (dataset, seed) of the fewest warm trials
-    whose model reaches the reference's test score (``inf`` when no cap in WARM_CAPS does),
-    and the shares reached within TARGET_TRIALS trials and by the yardstick."""
+    from which the model reaches the reference's test score at every larger cap (``inf``
+    when the largest cap does not), the share of pairs that reach it at TARGET_TRIALS
+    trials, and the yardstick's share."""
     ok = df[df["error"].isna() | (df["error"] == "")]
     runs = ok["method"] + "@" + ok["cap"].astype(str)
     reference, yardstick = ("@".join(map(str, run)) for run in (REFERENCE, YARDSTICK))
@@ -107,10 +110,15 @@ def trials_to_reach(df: pd.DataFrame) -> pd.DataFrame:
         for tol in (TIE, 0.0):
             reached = table[warm].ge(table[reference] - tol, axis=0).to_numpy()
             caps = np.array([int(name.split("@")[1]) for name in warm], dtype=float)
-            first = np.where(reached.any(axis=1), caps[np.argmax(reached, axis=1)], np.inf)
+            # reached at this cap and every larger one (a missing run counts as not reached)
+            stays = np.flip(np.cumprod(np.flip(reached, axis=1), axis=1), axis=1).astype(bool)
+            first = np.where(stays.any(axis=1), caps[np.argmax(stays, axis=1)], np.inf)
+            at_target = f"metasel@{TARGET_TRIALS}"
             row = {"metric": metric, "tolerance": tol, "pairs": len(table),
                    "median_trials_to_reach": float(np.median(first)),
-                   f"reached_within_{TARGET_TRIALS}": float((first <= TARGET_TRIALS).mean()),
+                   f"reached_at_{TARGET_TRIALS}": float(
+                       table[at_target].ge(table[reference] - tol).mean())
+                   if at_target in table else np.nan,
                    "per_pair": " ".join("-" if np.isinf(f) else str(int(f)) for f in first)}
             if yardstick in table:
                 both = table[yardstick].notna()
@@ -138,12 +146,13 @@ def write_report(out: Path) -> None:
              compare._markdown(summary), "",
              "## Trials to reach the cold 50-trial model's test score", "",
              "`median_trials_to_reach`: median over (dataset, seed) pairs of the fewest "
-             f"warm trials (caps {', '.join(map(str, WARM_CAPS))}) whose model scores at "
-             f"least `{reference}`'s test score minus `tolerance` (`-` in `per_pair`, and "
-             f"`inf`: none of the caps does); `reached_within_{TARGET_TRIALS}`: share of "
-             f"pairs reached by {TARGET_TRIALS} trials (the issue's target is a median of at "
-             f"most {TARGET_TRIALS}); `yardstick_reaches`: the same share for a second cold "
-             "search of 50 trials with another search seed.", "",
+             f"warm trials (caps {', '.join(map(str, WARM_CAPS))}) from which the model "
+             f"scores at least `{reference}`'s test score minus `tolerance` at every larger "
+             f"cap (`-` in `per_pair`, and `inf`: not even at {WARM_CAPS[-1]}); the issue's "
+             f"target is a median of at most {TARGET_TRIALS}. `reached_at_{TARGET_TRIALS}`: "
+             f"share of pairs where the {TARGET_TRIALS}-trial model reaches it; "
+             "`yardstick_reaches`: the same share for a second cold search of 50 trials with "
+             "another search seed.", "",
              compare._markdown(reach), "",
              "## Per dataset (roc_auc)", "",
              compare._markdown(df.pivot_table(index=["dataset", "seed"],

@@ -48,7 +48,7 @@ def test_jobs_are_ordered_dataset_by_dataset_and_skip_finished_runs(outer_effici
     assert len(jobs) == 4 + 9  # x: the four not done; y: all nine runs
 
 
-def test_trials_to_reach_is_the_first_warm_cap_that_reaches_the_cold_50_trial_score(
+def test_trials_to_reach_counts_from_the_cap_after_which_every_model_reaches(
         outer_efficiency):
     def rows(dataset, reference, warm, yardstick):
         return [{"dataset": dataset, "seed": 0, "method": method, "cap": cap, "roc_auc": auc,
@@ -58,15 +58,17 @@ def test_trials_to_reach_is_the_first_warm_cap_that_reaches_the_cold_50_trial_sc
                                          *(("metasel", k, s) for k, s in warm.items())]]
 
     df = pd.DataFrame([
-        *rows("a", 0.90, {1: 0.80, 2: 0.8995, 3: 0.95, 5: 0.70}, 0.95),  # 2 in a tie, 3 exact
-        *rows("b", 0.80, {1: 0.81, 2: 0.70}, 0.70),  # reached at once, lost later: still 1
-        *rows("c", 0.70, {1: 0.60, 10: 0.71}, 0.70),  # only at 10
-        *rows("d", 0.60, {1: 0.50, 10: 0.55}, 0.50),  # never
+        # reached in a tie from 2 on, exactly from 3 on
+        *rows("a", 0.90, {1: 0.80, 2: 0.8995, 3: 0.95, 5: 0.91, 10: 0.92}, 0.95),
+        # reached at 1, lost at 2: counts from 5, not 1
+        *rows("b", 0.80, {1: 0.81, 2: 0.70, 5: 0.80, 10: 0.85}, 0.70),
+        *rows("c", 0.70, {1: 0.60, 5: 0.60, 10: 0.71}, 0.70),  # only at 10
+        *rows("d", 0.60, {1: 0.61, 5: 0.62, 10: 0.55}, 0.50),  # lost again at 10: never
     ])
     reach = outer_efficiency.trials_to_reach(df).set_index(["metric", "tolerance"])
     tie = reach.loc[("roc_auc", outer_efficiency.TIE)]
-    assert tie["per_pair"] == "2 1 10 -"
-    assert tie["median_trials_to_reach"] == 6.0
-    assert tie["reached_within_5"] == 0.5
+    assert tie["per_pair"] == "2 5 10 -"
+    assert tie["median_trials_to_reach"] == 7.5
+    assert tie["reached_at_5"] == 0.75
     assert tie["yardstick_reaches"] == 0.5
-    assert reach.loc[("roc_auc", 0.0), "per_pair"] == "3 1 10 -"
+    assert reach.loc[("roc_auc", 0.0), "per_pair"] == "3 5 10 -"

@@ -35,7 +35,23 @@ def csv_path(mixed_frame: pd.DataFrame, tmp_path: Path) -> Path:
 def test_recommend_prints_a_ranked_table(app: typer.Typer, csv_path: Path) -> None:
     result = runner.invoke(app, ["recommend", str(csv_path), "--target", "y", "--top", "3"])
     assert result.exit_code == 0, result.output
-    assert "expected roc_auc" in result.output and "1" in result.output
+    assert "expected roc_auc" in result.output
+
+
+def test_recommend_table_fits_80_columns_and_keeps_configurations_whole(
+        app: typer.Typer, csv_path: Path) -> None:
+    recs = json.loads(runner.invoke(app, ["recommend", str(csv_path), "--target", "y",
+                                          "--json"]).stdout)
+    result = runner.invoke(app, ["recommend", str(csv_path), "--target", "y"],
+                           env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    for rank, r in enumerate(recs, 1):  # learners in rank order, names not cut
+        assert any(f"│ {rank} │ {r['learner']} " in line for line in table), r["learner"]
+        for trial, config in zip(r["first_trials"], r["configurations"], strict=False):
+            assert f"{trial}. {r['learner']} {json.dumps(config, sort_keys=True)}" in result.stdout
+    assert sum(len(r["first_trials"]) for r in recs) == 5
 
 
 def test_recommend_json_has_the_documented_fields(app: typer.Typer, csv_path: Path) -> None:

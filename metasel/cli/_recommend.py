@@ -78,22 +78,46 @@ def recommend_command(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in recs], indent=2, default=str))
         return
-    table = Table(title=f"{dataset.name}: {dataset.shape[0]} rows x {dataset.shape[1]} features "
-                        f"- expected {metric} (meta-model KB {model.fingerprint})")
-    for column in ("#", "learner", f"expected {metric}", "interval", "first configurations",
-                   "nearest known datasets (score)", "drivers"):
-        table.add_column(column)
+    _print_recommendations(Console(), recs, f"{dataset.name}: {dataset.shape[0]} rows x "
+                           f"{dataset.shape[1]} features - expected {metric} "
+                           f"(meta-model KB {model.fingerprint})", metric)
+
+
+def _print_recommendations(console: Console, recs: list[Any], title: str, metric: str) -> None:
+    """A ranking table narrow enough for an 80-column terminal, then the configurations as
+    whole JSON lines (never cut inside a cell, so they can be copied)."""
+    # the nearest known datasets are the dataset's own (meta-feature distance); each learner's
+    # row shows its scores there
+    near = recs[0].nearest_datasets[:3] if recs else []
+    table = Table(title=title)
+    for column in ("#", "learner", "expected", "10-90%", "on nearest"):
+        table.add_column(column, no_wrap=True)
     for r in recs:
-        shown = max(2, len(r.first_trials))
-        labels = [f"trial {t}: " for t in r.first_trials] + [""] * shown
-        configs = "\n".join(label + json.dumps(c, sort_keys=True)
-                             for label, c in zip(labels, r.configurations[:shown], strict=False))
-        near = "\n".join(f"{n['name']} ({_fmt(n['score'])}, d={n['distance']:.2f})"
-                         for n in r.nearest_datasets[:3])
+        score = {n["dataset_id"]: n["score"] for n in r.nearest_datasets}
         table.add_row(str(r.rank), r.learner, _fmt(r.expected_score),
-                      f"[{_fmt(r.interval[0])}, {_fmt(r.interval[1])}]", configs, near,
-                      ", ".join(r.drivers))
-    Console().print(table)
+                      f"{_fmt(r.interval[0])}-{_fmt(r.interval[1])}",
+                      " ".join(_fmt(score.get(n["dataset_id"])) for n in near))
+    console.print(table)
+    if near:
+        console.print("Nearest known datasets (meta-feature distance): " + ", ".join(
+            f"{n['name']} ({n['distance']:.2f})" for n in near), soft_wrap=True,
+            highlight=False, markup=False)
+    first = sorted((t, r.learner, c) for r in recs
+                   for t, c in zip(r.first_trials, r.configurations, strict=False))
+    if first:
+        console.print("[bold]First trials of a warm search[/bold] (one set across learners):")
+        for t, learner, config in first:
+            console.print(f"  {t}. {learner} {json.dumps(config, sort_keys=True)}",
+                          soft_wrap=True, highlight=False, markup=False)
+    console.print("[bold]Next configurations per learner[/bold], and the meta-features "
+                  "that drove its score:")
+    for r in recs:
+        rest = r.configurations[len(r.first_trials):][:2]
+        console.print(f"  {r.learner}" + (": " + ", ".join(r.drivers) if r.drivers else ""),
+                      soft_wrap=True, highlight=False, markup=False)
+        for config in rest:
+            console.print(f"    {json.dumps(config, sort_keys=True)}", soft_wrap=True,
+                          highlight=False, markup=False)
 
 
 def _open_kb(kb: str) -> Any:

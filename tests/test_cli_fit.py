@@ -47,6 +47,9 @@ def test_fit_writes_a_model_and_shows_a_leaderboard(model_file):
     assert out.exists()
     assert "Leaderboard" in result.output and "Saved to" in result.output
     assert "3 folds" in result.output, "each score says what it rests on (cv='auto': 3 folds)"
+    table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    assert "  1. " in result.stdout and '{"' in result.stdout, "configurations are whole lines"
     assert not list(out.parent.glob(".*.tmp")), "no temporary file may be left behind"
 
 

@@ -79,7 +79,7 @@ def fit(
     _render_leaderboard(model, top)
     stderr.print(f"Fitted in {time.monotonic() - tic:.1f} s: {model.final_model_kind_} model, "
                  f"cross-validated {metric} {model.best_score_:.4f}. Saved to {out}.",
-                 highlight=False)
+                 highlight=False, soft_wrap=True)  # a path cut in two cannot be copied
 
 
 def predict(
@@ -163,12 +163,17 @@ def _render_leaderboard(model: Any, top: int) -> None:
     board = model.leaderboard_
     done = board[board["status"] == "ok"].sort_values("score", ascending=False).head(top)
     table = Table(title=f"Leaderboard (best {len(done)} of {len(board)} evaluations)")
-    for column in ("learner", "score", "scored on", "time", "source", "configuration"):
-        table.add_column(column, overflow="fold")
-    for row in done.itertuples(index=False):
-        table.add_row(row.learner, f"{row.score:.4f}", _scored_on(row), f"{row.time:.2f}s",
-                      row.source, row.configuration)
-    Console().print(table)
+    for column in ("#", "learner", "score", "scored on", "time", "source"):
+        table.add_column(column, no_wrap=True)
+    for rank, row in enumerate(done.itertuples(index=False), 1):
+        table.add_row(str(rank), row.learner, f"{row.score:.4f}", _scored_on(row),
+                      f"{row.time:.2f}s", row.source)
+    console = Console()
+    console.print(table)
+    # whole lines, never folded inside a cell, so that a configuration can be copied
+    for rank, row in enumerate(done.itertuples(index=False), 1):
+        console.print(f"  {rank}. {row.learner} {row.configuration}", soft_wrap=True,
+                      highlight=False, markup=False)
 
 
 def _scored_on(row: Any) -> str:

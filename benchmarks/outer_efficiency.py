@@ -10,11 +10,12 @@ gets the refitted model, so this script asks the model-level question: MetaSelCl
 with `n_trials=k` (warm) against the same estimator with `warm_start=False` and
 `n_trials=50`, both refitted on the outer training part (ensemble selection included) and
 scored on compare.py's outer 75/25 test part (its datasets, its seeds 0 and 1 and two more),
-the same CV splits for both, one fresh process per run (compare.py's runner), n_jobs=1. The cold search with `n_trials=5` is the
-control: what 5 trials give without the meta-learned start; a second cold search of 50
-trials with another search seed (same CV splits) is the yardstick: how often a search as
-good as the reference reaches its test score. The meta-model is compare.py's held-out one
-in results/efficiency_meta (trained without the benchmark groups).
+the same CV splits for both, one fresh process per run (compare.py's runner), n_jobs=1. The
+cold search with `n_trials=5` is the control: what 5 trials give without the meta-learned
+start; a second cold search of 50 trials with another search seed (same CV splits) is the
+yardstick: how often a search as good as the reference reaches its test score. The
+meta-model is compare.py's held-out one in results/efficiency_meta (trained without the
+benchmark groups).
 
 Trials to reach: per (dataset, seed), the smallest cap k from which the warm model scores at
 least the reference's test score (within TIE, and exactly) at every larger cap measured.
@@ -35,7 +36,7 @@ import pandas as pd
 
 TIE = compare.TIE
 REFERENCE = ("optuna_cold", 50)
-#: trial caps of the warm search whose models are scored (trials to reach: the first that does)
+#: trial caps of the warm search whose models are scored
 WARM_CAPS = (1, 2, 3, 4, 5, 10)
 YARDSTICK = ("optuna_cold_reseeded", 50)
 RUNS = (*(("metasel", k) for k in WARM_CAPS), ("optuna_cold", 5), REFERENCE, YARDSTICK)

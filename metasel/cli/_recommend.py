@@ -80,10 +80,10 @@ def recommend_command(
         return
     _print_recommendations(Console(), recs, f"{dataset.name}: {dataset.shape[0]} rows x "
                            f"{dataset.shape[1]} features - expected {metric} "
-                           f"(meta-model KB {model.fingerprint})", metric)
+                           f"(meta-model KB {model.fingerprint})")
 
 
-def _print_recommendations(console: Console, recs: list[Any], title: str, metric: str) -> None:
+def _print_recommendations(console: Console, recs: list[Any], title: str) -> None:
     """A ranking table narrow enough for an 80-column terminal, then the configurations as
     whole JSON lines (never cut inside a cell, so they can be copied)."""
     # the nearest known datasets are the dataset's own (meta-feature distance); each learner's
@@ -99,25 +99,26 @@ def _print_recommendations(console: Console, recs: list[Any], title: str, metric
                       " ".join(_fmt(score.get(n["dataset_id"])) for n in near))
     console.print(table)
     if near:
-        console.print("Nearest known datasets (meta-feature distance): " + ", ".join(
-            f"{n['name']} ({n['distance']:.2f})" for n in near), soft_wrap=True,
-            highlight=False, markup=False)
+        _line(console, "Nearest known datasets (meta-feature distance): " + ", ".join(
+            f"{n['name']} ({n['distance']:.2f})" for n in near))
     first = sorted((t, r.learner, c) for r in recs
                    for t, c in zip(r.first_trials, r.configurations, strict=False))
     if first:
         console.print("[bold]First trials of a warm search[/bold] (one set across learners):")
         for t, learner, config in first:
-            console.print(f"  {t}. {learner} {json.dumps(config, sort_keys=True)}",
-                          soft_wrap=True, highlight=False, markup=False)
+            _line(console, f"  {t}. {learner} {json.dumps(config, sort_keys=True)}")
     console.print("[bold]Next configurations per learner[/bold], and the meta-features "
                   "that drove its score:")
     for r in recs:
         rest = r.configurations[len(r.first_trials):][:2]
-        console.print(f"  {r.learner}" + (": " + ", ".join(r.drivers) if r.drivers else ""),
-                      soft_wrap=True, highlight=False, markup=False)
+        _line(console, f"  {r.learner}" + (": " + ", ".join(r.drivers) if r.drivers else ""))
         for config in rest:
-            console.print(f"    {json.dumps(config, sort_keys=True)}", soft_wrap=True,
-                          highlight=False, markup=False)
+            _line(console, f"    {json.dumps(config, sort_keys=True)}")
+
+
+def _line(console: Console, text: str) -> None:
+    """One line as is: not wrapped by rich (the terminal may), no markup or highlighting."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 def _open_kb(kb: str) -> Any:

@@ -111,13 +111,13 @@ def trials_to_reach(df: pd.DataFrame) -> pd.DataFrame:
         if reference not in table or not warm:
             continue
         table = table[table[reference].notna()]
+        caps = np.array([int(name.split("@")[1]) for name in warm], dtype=float)
+        at_target = f"metasel@{TARGET_TRIALS}"
         for tol in (TIE, 0.0):
             reached = table[warm].ge(table[reference] - tol, axis=0).to_numpy()
-            caps = np.array([int(name.split("@")[1]) for name in warm], dtype=float)
             # reached at this cap and every larger one (a missing run counts as not reached)
             stays = np.flip(np.cumprod(np.flip(reached, axis=1), axis=1), axis=1).astype(bool)
             first = np.where(stays.any(axis=1), caps[np.argmax(stays, axis=1)], np.inf)
-            at_target = f"metasel@{TARGET_TRIALS}"
             row = {"metric": metric, "tolerance": tol, "pairs": len(table),
                    "median_trials_to_reach": float(np.median(first)),
                    f"reached_at_{TARGET_TRIALS}": float(

@@ -214,3 +214,31 @@ def test_predict_with_a_missing_model_file_names_it(app, tmp_path, train_csv):
     result = CliRunner().invoke(app, ["predict", str(tmp_path / "nope.joblib"),
                                       str(train_csv[1])])
     assert result.exit_code == 2 and "nope.joblib" in result.stderr
+
+
+def test_an_arff_table_fits_without_target_and_predicts_itself(app, tmp_path, train_csv):
+    import arff
+
+    frame = train_csv[2].head(120).drop(columns=["id"])
+    path = tmp_path / "train.arff"
+    path.write_text(arff.dumps({
+        "relation": "train",
+        "attributes": [("size", "NUMERIC"), ("colour", ["red", "green", "blue"]),
+                       ("y", ["yes", "no"])],
+        "data": frame.to_numpy().tolist(),
+    }))
+    out = tmp_path / "m.joblib"
+    fitted = CliRunner().invoke(app, ["fit", str(path), "--time-budget", "3", "--n-trials", "1",
+                                      "--out", str(out)])
+    assert fitted.exit_code == 0, fitted.output
+    result = CliRunner().invoke(app, ["predict", str(out), str(path)])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.strip().splitlines()) == 121
+    assert "Dropped" not in result.stderr, "the ARFF's class attribute is the target, not extra"
+
+
+def test_predict_refuses_a_file_that_is_not_a_table(app, model_file, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# not a table\n")
+    result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(path)])
+    assert result.exit_code == 2 and "not a table file" in result.stderr

@@ -74,7 +74,7 @@ def fit(
             progress.update(task, completed=time_budget)
         model.set_params(callback=None)  # the progress hook is not part of the saved model
         bundle = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "estimator": model,
-                  "target": dataset.y.name if target is None else target, "source": str(source)}
+                  "target": dataset.target_column, "source": str(source)}
         save_model(bundle, out)
     _render_leaderboard(model, top)
     stderr.print(f"Fitted in {time.monotonic() - tic:.1f} s: {model.final_model_kind_} model, "
@@ -84,20 +84,17 @@ def fit(
 
 def predict(
     model_path: Annotated[Path, typer.Argument(help="A model file written by `metasel fit`.")],
-    source: Annotated[Path, typer.Argument(help="Table to predict (CSV or parquet).")],
+    source: Annotated[Path, typer.Argument(help="Table to predict (CSV, parquet or ARFF).")],
     proba: Annotated[bool, typer.Option("--proba", help="Write class probabilities.")] = False,
 ) -> None:
     """Predict a table with a fitted model; writes CSV to standard output."""
     import pandas as pd
 
-    from metasel.data import read_csv, read_parquet
+    from metasel.data import read_table
 
     with user_errors():
         bundle = load_model(model_path)
-        if not source.exists():
-            raise SourceNotFoundError(f"No such file: {source}.")
-        frame = (read_parquet(source) if source.suffix.lower() in {".parquet", ".pq"}
-                 else read_csv(source))
+        frame = read_table(source)
         target = bundle.get("target")
         if target in frame.columns:
             frame = frame.drop(columns=[target])

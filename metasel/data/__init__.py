@@ -6,7 +6,7 @@ from metasel.data._clean import DataWarning, from_frame
 from metasel.data._dataset import Dataset, TaskType
 from metasel.data._files import read_csv, read_parquet
 from metasel.data._groups import group_key, keel_base_name, normalise_name
-from metasel.data._load import load_dataset
+from metasel.data._load import load_dataset, read_table
 from metasel.data._openml import load_openml, openml_suite_ids
 
 __all__ = [
@@ -30,4 +30,5 @@ __all__ = [
     "read_arff",
     "read_csv",
     "read_parquet",
+    "read_table",
 ]

@@ -80,7 +80,12 @@ def from_frame(
         source_id=source_id if source_id is not None else name,
         group=group if group is not None else group_key(name),
         dropped_columns=dropped,
+        target_column=target if y is None else _series_name(y),
     )
+
+
+def _series_name(y: object) -> str | None:
+    return str(y.name) if isinstance(y, pd.Series) and y.name is not None else None
 
 
 def _as_frame(X: pd.DataFrame | np.ndarray) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -28,6 +28,9 @@ class Dataset:
     source_id: str
     group: str
     dropped_columns: dict[str, str] = field(default_factory=dict)
+    #: the label's column in the source table (None when labels came separately), so a
+    #: table with that column can be predicted: ``y`` itself is always named "target"
+    target_column: str | None = None
 
     @property
     def task(self) -> TaskType:
@@ -56,13 +59,10 @@ class Dataset:
         rng = np.random.default_rng(random_state)
         codes = self.y.cat.codes.to_numpy()
         keep = stratified_indices(codes, n_rows, rng)
-        return Dataset(
+        return replace(
+            self,
             X=self.X.iloc[keep].reset_index(drop=True),
             y=self.y.iloc[keep].reset_index(drop=True),
-            name=self.name,
-            source=self.source,
-            source_id=self.source_id,
-            group=self.group,
             dropped_columns=dict(self.dropped_columns),
         )
 

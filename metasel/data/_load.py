@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metasel.data._arff import load_arff
+from metasel.data._arff import load_arff, read_arff
 from metasel.data._bundled import load_keel, load_sklearn
 from metasel.data._clean import from_frame
 from metasel.data._dataset import Dataset
@@ -50,26 +50,40 @@ def load_dataset(source: Any, target: str | None = None, **options: Any) -> Data
     return _load_file(Path(text).expanduser(), target, **options)
 
 
-def _load_file(path: Path, target: str | None, **options: Any) -> Dataset:
+def read_table(path: str | Path, **reader_options: Any) -> pd.DataFrame:
+    """The raw table of a CSV/TSV, parquet or ARFF file, uncleaned: what `metasel predict`
+    reads, so any file `metasel fit` trains on can also be predicted."""
+    path = _table_file(Path(path).expanduser())
+    suffix = path.suffix.lower()
+    if suffix == ".arff":
+        return read_arff(path)[0]
+    if suffix in {".parquet", ".pq"}:
+        return read_parquet(path)
+    return read_csv(path, **reader_options)
+
+
+def _table_file(path: Path) -> Path:
     if not path.exists():
         raise SourceNotFoundError(f"No such file: {path}.")
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix not in _TABLE_SUFFIXES:
+    if path.is_dir() or path.suffix.lower() not in _TABLE_SUFFIXES:
         raise DataError(
             f"{path} is not a table file metasel can read: use CSV/TSV (.csv, .tsv, .txt), "
             "parquet (.parquet, .pq) or ARFF (.arff)."
         )
+    return path
+
+
+def _load_file(path: Path, target: str | None, **options: Any) -> Dataset:
+    suffix = _table_file(path).suffix.lower()
     if suffix == ".arff":
         return load_arff(path, target, **options)
     name = options.pop("name", path.stem)
-    if suffix in {".parquet", ".pq"}:
-        frame, source = read_parquet(path), "parquet"
-    else:
-        reader_options = {k: options.pop(k) for k in ("sep", "encoding") if k in options}
-        frame, source = read_csv(path, **reader_options), "csv"
+    reader_options = {k: options.pop(k) for k in ("sep", "encoding") if k in options}
+    frame = read_table(path, **reader_options)
     if target is None:
         raise DataError(
             f"Name the target column of {path} with target=... (--target on the command line). "
             f"Columns: {list(frame.columns)[:12]}."
         )
+    source = "parquet" if suffix in {".parquet", ".pq"} else "csv"
     return from_frame(frame, target=target, name=name, source=source, source_id=str(path), **options)

@@ -87,8 +87,11 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    best_estimator_, best_params_, best_score_, leaderboard_, recommendations_, study_,
-    classes_, n_features_in_, feature_names_in_ (only when fitted on named columns).
+    best_estimator_, best_params_, best_score_, recommendations_, study_, classes_,
+    n_features_in_, feature_names_in_ (only when fitted on named columns).
+    leaderboard_ : DataFrame, every probe and trial in the order they ran (score, scored
+        on ``train_size`` rows or ``n_folds`` folds, time, source, status); ``in_final_model``
+        marks the trials that the final model (refit or ensemble) is made of.
     """
 
     def __init__(self, time_budget: float = 60.0, *, n_trials: int | None = None,

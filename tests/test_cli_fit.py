@@ -50,6 +50,8 @@ def test_fit_writes_a_model_and_shows_a_leaderboard(model_file):
     table = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
     assert table and max(len(line) for line in table) <= 80
     assert "  1. " in result.stdout and '{"' in result.stdout, "configurations are whole lines"
+    assert table[3].startswith("│ 1* ") and "* in the final model" in result.stdout, \
+        "the model that was saved heads the leaderboard"
     assert not list(out.parent.glob(".*.tmp")), "no temporary file may be left behind"
 
 
@@ -62,6 +64,7 @@ def test_predict_writes_one_label_per_row_and_drops_the_target(app, model_file, 
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "prediction" and len(lines) == 21
     assert set(lines[1:]) <= {"yes", "no"}
+    assert "Dropped" not in result.stderr, "fit dropped the ID column itself: no warning"
 
 
 def test_predict_proba_accepts_reordered_columns_and_unseen_categories(app, model_file, train_csv):

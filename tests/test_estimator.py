@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 import warnings
@@ -346,3 +347,18 @@ def test_a_metric_without_its_own_shipped_meta_model_still_starts_warm():
 def test_unusable_tables_are_rejected_before_any_search(X, y, match):
     with pytest.raises(ValueError, match=match):
         tiny().fit(X, y)
+
+
+@pytest.mark.parametrize("ensemble_size", [0, 10])
+def test_leaderboard_marks_the_trials_the_final_model_is_made_of(ensemble_size):
+    X, y = make_classification(n_samples=300, n_features=6, random_state=1)
+    model = MetaSelClassifier(time_budget=10, n_trials=6, cv=3, random_state=0,
+                              ensemble_size=ensemble_size).fit(X, y)
+    marked = model.leaderboard_[model.leaderboard_["in_final_model"]]
+    assert len(marked) == len(model.ensemble_) >= 1
+    assert set(marked["source"]) <= {"warm-start", "search"}, "probes are never refitted"
+    configurations = {(m["learner"], json.dumps(m["params"], sort_keys=True, default=str))
+                      for m in model.ensemble_}
+    assert set(zip(marked["learner"], marked["configuration"], strict=True)) == configurations
+    if model.final_model_kind_ == "refit":
+        assert marked["learner"].iloc[0] == model.best_params_["learner"]

@@ -74,7 +74,8 @@ def fit(
             progress.update(task, completed=time_budget)
         model.set_params(callback=None)  # the progress hook is not part of the saved model
         bundle = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "estimator": model,
-                  "target": dataset.target_column, "source": str(source)}
+                  "target": dataset.target_column, "source": str(source),
+                  "dropped_columns": sorted(dataset.dropped_columns)}
         save_model(bundle, out)
     _render_leaderboard(model, top)
     stderr.print(f"Fitted in {time.monotonic() - tic:.1f} s: {model.final_model_kind_} model, "
@@ -95,9 +96,9 @@ def predict(
     with user_errors():
         bundle = load_model(model_path)
         frame = read_table(source)
-        target = bundle.get("target")
-        if target in frame.columns:
-            frame = frame.drop(columns=[target])
+        # the label and the columns fit dropped as uninformative are expected, not "extra"
+        expected = {bundle.get("target"), *bundle.get("dropped_columns", [])}
+        frame = frame.drop(columns=[c for c in frame.columns if c in expected])
         estimator = bundle["estimator"]
         if proba:
             values = estimator.predict_proba(frame)
@@ -157,13 +158,22 @@ def _describe(event: dict[str, Any]) -> str:
 
 
 def _render_leaderboard(model: Any, top: int) -> None:
+    """The final model's trials first, then the best other evaluations, most evidence first:
+    trials scored on every fold, then trials cut after some folds, then probes (scored on a
+    subsample's holdout, where 1.0 is cheap)."""
     board = model.leaderboard_
-    done = board[board["status"] == "ok"].sort_values("score", ascending=False).head(top)
-    table = Table(title=f"Leaderboard (best {len(done)} of {len(board)} evaluations)")
+    done = board[board["status"] == "ok"]
+    partial = done["n_folds"].lt(done["n_folds"].max()).fillna(False).astype(int)
+    evidence = partial + 2 * (done["source"] == "probe").astype(int)
+    done = done.assign(evidence=evidence).sort_values(
+        ["in_final_model", "evidence", "score"], ascending=[False, True, False]).head(top)
+    table = Table(title=f"Leaderboard (best {len(done)} of {len(board)} evaluations)",
+                  caption="* in the final model" if done["in_final_model"].any() else None)
     for column in ("#", "learner", "score", "scored on", "time", "source"):
         table.add_column(column, no_wrap=True)
     for rank, row in enumerate(done.itertuples(index=False), 1):
-        table.add_row(str(rank), row.learner, f"{row.score:.4f}", _scored_on(row),
+        mark = "*" if row.in_final_model else ""
+        table.add_row(f"{rank}{mark}", row.learner, f"{row.score:.4f}", _scored_on(row),
                       f"{row.time:.2f}s", row.source)
     console = Console()
     console.print(table)

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -61,7 +61,7 @@ SELECTION_SHARE = 0.2
 #: the ensemble must beat the best single candidate by more than this to be used
 ENSEMBLE_MIN_GAIN = 1e-4
 LEADERBOARD_COLUMNS = ["trial", "learner", "configuration", "score", "fit_time", "time",
-                       "source", "status", "train_size", "n_folds", "error"]
+                       "source", "status", "train_size", "n_folds", "error", "in_final_model"]
 
 
 class RefitWarning(UserWarning):
@@ -129,7 +129,7 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         model=model, kind=kind,
         best_config={"learner": best.learner, "params": best.params} if best else None,
         best_score=best.evaluation.score if best else math.nan,
-        leaderboard=leaderboard(result, probes), study=study, ensemble=members,
+        leaderboard=leaderboard(result, probes, members), study=study, ensemble=members,
         records=result.records, n_folds=len(splits), train_size=len(splits[0][0]),
     )
 
@@ -262,19 +262,24 @@ def _fallback(result: SearchResult, probes: ProbeOutcome, X, y, n_classes):
     return prior, "prior", []
 
 
-def leaderboard(result: SearchResult, probes: ProbeOutcome) -> pd.DataFrame:
-    """Every probe and trial of this session, in the order they ran."""
+def leaderboard(result: SearchResult, probes: ProbeOutcome,
+                members: Sequence[dict[str, Any]] = ()) -> pd.DataFrame:
+    """Every probe and trial of this session, in the order they ran; ``in_final_model``
+    marks the trials whose configuration the final model (``members``) refitted."""
+    final = {(m["learner"], _json(m["params"])) for m in members}
     rows = [
         {"trial": pd.NA, "learner": p.learner, "configuration": _json(p.params),
          "score": p.score, "fit_time": p.duration, "time": p.duration, "source": "probe",
-         "status": p.status, "train_size": p.train_size, "n_folds": pd.NA, "error": p.error}
+         "status": p.status, "train_size": p.train_size, "n_folds": pd.NA, "error": p.error,
+         "in_final_model": False}
         for p in probes.records
     ]
     rows += [
         {"trial": r.number, "learner": r.learner, "configuration": _json(r.params),
          "score": r.score, "fit_time": r.fit_time, "time": r.duration, "source": r.source,
          "status": r.status, "train_size": pd.NA,
-         "n_folds": len(r.fold_scores) if r.status == "ok" else pd.NA, "error": r.error}
+         "n_folds": len(r.fold_scores) if r.status == "ok" else pd.NA, "error": r.error,
+         "in_final_model": r.status == "ok" and (r.learner, _json(r.params)) in final}
         for r in result.records
     ]
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)

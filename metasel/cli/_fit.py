@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.cli._output import print_line
 from metasel.exceptions import DataError, SourceNotFoundError
 
 MODEL_FORMAT, MODEL_VERSION = "metasel-model", 1
@@ -179,8 +180,7 @@ def _render_leaderboard(model: Any, top: int) -> None:
     console.print(table)
     # whole lines, never folded inside a cell, so that a configuration can be copied
     for rank, row in enumerate(done.itertuples(index=False), 1):
-        console.print(f"  {rank}. {row.learner} {row.configuration}", soft_wrap=True,
-                      highlight=False, markup=False)
+        print_line(console, f"  {rank}. {row.learner} {row.configuration}")
 
 
 def _scored_on(row: Any) -> str:

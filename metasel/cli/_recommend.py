@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.cli._output import print_line
 
 _SCORING = {"roc_auc": "roc_auc", "accuracy": "accuracy",
             "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
@@ -99,26 +100,21 @@ def _print_recommendations(console: Console, recs: list[Any], title: str) -> Non
                       " ".join(_fmt(score.get(n["dataset_id"])) for n in near))
     console.print(table)
     if near:
-        _line(console, "Nearest known datasets (meta-feature distance): " + ", ".join(
+        print_line(console, "Nearest known datasets (meta-feature distance): " + ", ".join(
             f"{n['name']} ({n['distance']:.2f})" for n in near))
     first = sorted((t, r.learner, c) for r in recs
                    for t, c in zip(r.first_trials, r.configurations, strict=False))
     if first:
         console.print("[bold]First trials of a warm search[/bold] (one set across learners):")
         for t, learner, config in first:
-            _line(console, f"  {t}. {learner} {json.dumps(config, sort_keys=True)}")
+            print_line(console, f"  {t}. {learner} {json.dumps(config, sort_keys=True)}")
     console.print("[bold]Next configurations per learner[/bold], and the meta-features "
                   "that drove its score:")
     for r in recs:
         rest = r.configurations[len(r.first_trials):][:2]
-        _line(console, f"  {r.learner}" + (": " + ", ".join(r.drivers) if r.drivers else ""))
+        print_line(console, f"  {r.learner}" + (": " + ", ".join(r.drivers) if r.drivers else ""))
         for config in rest:
-            _line(console, f"    {json.dumps(config, sort_keys=True)}")
-
-
-def _line(console: Console, text: str) -> None:
-    """One line as is: not wrapped by rich (the terminal may), no markup or highlighting."""
-    console.print(text, soft_wrap=True, highlight=False, markup=False)
+            print_line(console, f"    {json.dumps(config, sort_keys=True)}")
 
 
 def _open_kb(kb: str) -> Any:

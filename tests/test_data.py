@@ -151,6 +151,7 @@ def test_arff_folder_reports_bad_files_without_stopping(arff_root):
     assert len(loaded) >= 40
     assert "at least 2 classes" in failed["profb.arff"]
     assert "numeric" in failed["analcatdata_aids.arff"]
+    assert "['Sex', 'Age', 'Race']" in failed["analcatdata_aids.arff"], "the targets one could pick"
 
 
 def test_arff_numeric_target_can_be_binarised(arff_root):

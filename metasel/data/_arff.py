@@ -102,14 +102,15 @@ def load_arff(
         )
     name = name or path.stem
     if target not in nominal and pd.api.types.is_numeric_dtype(frame[target]):
-        frame = _numeric_target(frame, target, numeric_target, path)
+        frame = _numeric_target(frame, target, numeric_target, path, nominal)
     return from_frame(
         frame, target=target, name=name, source="arff", source_id=str(path), group=group,
         drop_uninformative=drop_uninformative,
     )
 
 
-def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path) -> pd.DataFrame:
+def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path,
+                    nominal: list[str]) -> pd.DataFrame:
     if mode == "keep":
         return frame
     if mode == "binarize":
@@ -118,10 +119,12 @@ def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path) -> 
         frame = frame.copy()
         frame[target] = pd.Categorical(np.where(values.isna(), None, labels), categories=["N", "P"])
         return frame
+    choices = f"its nominal attributes: {nominal[:12]}" if nominal else "it has no nominal attribute"
     raise DataError(
         f"The target {target!r} of {path} is numeric (a regression task). metasel does "
-        "classification: pass numeric_target='binarize' to split it at its mean, or choose a "
-        "nominal target."
+        "classification: choose a nominal target with target=... (--target on the command "
+        f"line; {choices}), or split this one at its mean with load_dataset(..., "
+        "numeric_target='binarize')."
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +247,18 @@ def test_predict_refuses_a_file_that_is_not_a_table(app, model_file, tmp_path):
     path.write_text("# not a table\n")
     result = CliRunner().invoke(app, ["predict", str(model_file[0]), str(path)])
     assert result.exit_code == 2 and "not a table file" in result.stderr
+
+
+def test_fit_json_summary_is_machine_readable(app, train_csv, tmp_path):
+    out = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["fit", str(train_csv[1]), "--target", "y", "--time-budget",
+                                      "4", "--n-trials", "2", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["model"] == str(out) and out.exists()
+    trials = [r for r in summary["leaderboard"] if r["source"] != "probe"]
+    assert len(trials) == 2 and all(isinstance(r["configuration"], dict) for r in trials)
+    final = [r for r in summary["leaderboard"] if r["in_final_model"]]
+    assert sorted(r["learner"] for r in final) == sorted(m["learner"] for m in summary["ensemble"])
+    assert 0.5 <= summary["best_score"] <= 1 and summary["best"]["learner"] in {
+        r["learner"] for r in trials}

@@ -7,6 +7,7 @@ never leaves a half-written model behind.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -44,6 +45,8 @@ def fit(
     storage: Annotated[str | None, typer.Option(help="Optuna storage URL (resumable search).")] = None,
     cold: Annotated[bool, typer.Option("--cold", help="Search the whole zoo without the meta-model.")] = False,
     top: Annotated[int, typer.Option(help="Leaderboard rows to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (every evaluation) "
+                                          "instead of the leaderboard table.")] = False,
 ) -> None:
     """Select and tune a model for a table within a time budget, and save it."""
     from metasel.data import load_dataset
@@ -78,8 +81,12 @@ def fit(
                   "target": dataset.target_column, "source": str(source),
                   "dropped_columns": sorted(dataset.dropped_columns)}
         save_model(bundle, out)
-    _render_leaderboard(model, top)
-    stderr.print(f"Fitted in {time.monotonic() - tic:.1f} s: {model.final_model_kind_} model, "
+    elapsed = time.monotonic() - tic
+    if as_json:
+        typer.echo(json.dumps(_summary(model, metric, out, elapsed), indent=2))
+    else:
+        _render_leaderboard(model, top)
+    stderr.print(f"Fitted in {elapsed:.1f} s: {model.final_model_kind_} model, "
                  f"cross-validated {metric} {model.best_score_:.4f}. Saved to {out}.",
                  highlight=False, soft_wrap=True)  # a path cut in two cannot be copied
 
@@ -156,6 +163,18 @@ def _describe(event: dict[str, Any]) -> str:
     if event.get("best_learner") is None or math.isnan(best):
         return f"trial {event['n_trials']}: no score yet"
     return f"trial {event['n_trials']}: best {event['best_learner']} {best:.4f}"
+
+
+def _summary(model: Any, metric: str, out: Path, elapsed: float) -> dict[str, Any]:
+    """What a script needs from a fit: where the model is, what it is, and every evaluation
+    (configurations as objects; a missing value is null)."""
+    rows = json.loads(model.leaderboard_.to_json(orient="records"))
+    for row in rows:
+        row["configuration"] = json.loads(row["configuration"])
+    return {"model": str(out), "metric": metric, "fit_time": round(elapsed, 3),
+            "final_model": model.final_model_kind_, "best": model.best_params_,
+            "best_score": None if math.isnan(model.best_score_) else model.best_score_,
+            "ensemble": model.ensemble_, "leaderboard": rows}
 
 
 def _render_leaderboard(model: Any, top: int) -> None:

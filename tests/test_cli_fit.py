@@ -262,3 +262,21 @@ def test_fit_json_summary_is_machine_readable(app, train_csv, tmp_path):
     assert sorted(r["learner"] for r in final) == sorted(m["learner"] for m in summary["ensemble"])
     assert 0.5 <= summary["best_score"] <= 1 and summary["best"]["learner"] in {
         r["learner"] for r in trials}
+
+
+def test_the_closing_line_says_when_the_best_trial_was_scored_on_fewer_folds():
+    from types import SimpleNamespace
+
+    def row(learner, params, n_folds, source="search"):
+        return {"learner": learner, "configuration": json.dumps(params, sort_keys=True),
+                "status": "ok", "source": source, "n_folds": n_folds}
+
+    board = pd.DataFrame([row("extra_trees", {"n_estimators": 100}, 3),
+                          row("mlp", {"width": 100}, 1), row("mlp", {"width": 9}, pd.NA, "probe")])
+    board["n_folds"] = board["n_folds"].astype("Int64")
+    partial = SimpleNamespace(leaderboard_=board,
+                              best_params_={"learner": "mlp", "params": {"width": 100}})
+    assert _fit._evidence(partial) == " (on 1 of 3 folds)"
+    full = SimpleNamespace(leaderboard_=board,
+                           best_params_={"learner": "extra_trees", "params": {"n_estimators": 100}})
+    assert _fit._evidence(full) == ""

@@ -87,7 +87,8 @@ def fit(
     else:
         _render_leaderboard(model, top)
     stderr.print(f"Fitted in {elapsed:.1f} s: {model.final_model_kind_} model, "
-                 f"cross-validated {metric} {model.best_score_:.4f}. Saved to {out}.",
+                 f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model)}. "
+                 f"Saved to {out}.",
                  highlight=False, soft_wrap=True)  # a path cut in two cannot be copied
 
 
@@ -175,6 +176,22 @@ def _summary(model: Any, metric: str, out: Path, elapsed: float) -> dict[str, An
             "final_model": model.final_model_kind_, "best": model.best_params_,
             "best_score": None if math.isnan(model.best_score_) else model.best_score_,
             "ensemble": model.ensemble_, "leaderboard": rows}
+
+
+def _evidence(model: Any) -> str:
+    """' (on 1 of 3 folds)' when the best trial was cut after some folds (the search ranked
+    it on those rows against the best full trial), so its score is not read as a full one."""
+    if not model.best_params_:
+        return ""
+    trials = model.leaderboard_[(model.leaderboard_["status"] == "ok")
+                                & (model.leaderboard_["source"] != "probe")]
+    best = trials[(trials["learner"] == model.best_params_["learner"]) & (
+        trials["configuration"] == json.dumps(model.best_params_["params"], sort_keys=True,
+                                              default=str))]
+    if best.empty:
+        return ""
+    n_folds, planned = int(best["n_folds"].max()), int(trials["n_folds"].max())
+    return f" (on {n_folds} of {planned} folds)" if n_folds < planned else ""
 
 
 def _render_leaderboard(model: Any, top: int) -> None:

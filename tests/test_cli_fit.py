@@ -264,19 +264,12 @@ def test_fit_json_summary_is_machine_readable(app, train_csv, tmp_path):
         r["learner"] for r in trials}
 
 
-def test_the_closing_line_says_when_the_best_trial_was_scored_on_fewer_folds():
-    from types import SimpleNamespace
-
-    def row(learner, params, n_folds, source="search"):
-        return {"learner": learner, "configuration": json.dumps(params, sort_keys=True),
-                "status": "ok", "source": source, "n_folds": n_folds}
-
-    board = pd.DataFrame([row("extra_trees", {"n_estimators": 100}, 3),
-                          row("mlp", {"width": 100}, 1), row("mlp", {"width": 9}, pd.NA, "probe")])
-    board["n_folds"] = board["n_folds"].astype("Int64")
-    partial = SimpleNamespace(leaderboard_=board,
-                              best_params_={"learner": "mlp", "params": {"width": 100}})
-    assert _fit._evidence(partial) == " (on 1 of 3 folds)"
-    full = SimpleNamespace(leaderboard_=board,
-                           best_params_={"learner": "extra_trees", "params": {"n_estimators": 100}})
-    assert _fit._evidence(full) == ""
+def test_the_closing_line_says_when_the_final_model_rests_on_fewer_folds():
+    board = pd.DataFrame({
+        "learner": ["extra_trees", "mlp", "mlp"], "status": "ok",
+        "source": ["warm-start", "search", "probe"],
+        "n_folds": pd.array([3, 1, pd.NA], dtype="Int64"),
+        "in_final_model": [False, True, False]})
+    assert _fit._evidence(board) == " (on 1 of 3 folds)"
+    assert _fit._evidence(board.assign(in_final_model=[True, False, False])) == ""
+    assert _fit._evidence(board.assign(in_final_model=False)) == "", "a probe or prior model"

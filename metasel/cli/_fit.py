@@ -87,7 +87,7 @@ def fit(
     else:
         _render_leaderboard(model, top)
     stderr.print(f"Fitted in {elapsed:.1f} s: {model.final_model_kind_} model, "
-                 f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model)}. "
+                 f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model.leaderboard_)}. "
                  f"Saved to {out}.",
                  highlight=False, soft_wrap=True)  # a path cut in two cannot be copied
 
@@ -178,19 +178,15 @@ def _summary(model: Any, metric: str, out: Path, elapsed: float) -> dict[str, An
             "ensemble": model.ensemble_, "leaderboard": rows}
 
 
-def _evidence(model: Any) -> str:
-    """' (on 1 of 3 folds)' when the best trial was cut after some folds (the search ranked
-    it on those rows against the best full trial), so its score is not read as a full one."""
-    if not model.best_params_:
+def _evidence(board: Any) -> str:
+    """' (on 1 of 3 folds)' when the final model refits a trial that was cut after some folds
+    (the search ranked it on those rows against the best full trial), so that its score is
+    not read as a full cross-validation."""
+    trials = board[(board["status"] == "ok") & (board["source"] != "probe")]
+    final = trials[trials["in_final_model"]]
+    if final.empty:
         return ""
-    trials = model.leaderboard_[(model.leaderboard_["status"] == "ok")
-                                & (model.leaderboard_["source"] != "probe")]
-    best = trials[(trials["learner"] == model.best_params_["learner"]) & (
-        trials["configuration"] == json.dumps(model.best_params_["params"], sort_keys=True,
-                                              default=str))]
-    if best.empty:
-        return ""
-    n_folds, planned = int(best["n_folds"].max()), int(trials["n_folds"].max())
+    n_folds, planned = int(final["n_folds"].min()), int(trials["n_folds"].max())
     return f" (on {n_folds} of {planned} folds)" if n_folds < planned else ""
 
 

@@ -167,3 +167,11 @@ def test_empty_and_malformed_arff(tmp_path):
     (tmp_path / "bad.arff").write_text("@relation r\n@attribute a weird\n@data\n1\n")
     with pytest.raises(DataError, match="malformed"):
         load_dataset(tmp_path / "bad.arff")
+
+
+def test_the_label_column_name_survives_cleaning_and_subsampling():
+    frame = pd.DataFrame({"x": np.arange(40.0) % 7, "Outcome": ["a", "b"] * 20})
+    data = load_dataset(frame, target="Outcome")
+    assert data.y.name == "target" and data.target_column == "Outcome"
+    assert data.subsample(10).target_column == "Outcome"
+    assert load_dataset((frame[["x"]], frame["Outcome"].to_numpy())).target_column is None

@@ -45,6 +45,7 @@ def test_openml_id_loads_from_the_local_cache(tmp_path):
     assert data.categorical_columns == ["purpose"]
     assert sorted(data.y.cat.categories) == ["bad", "good"]
     assert data.group == "tinycredit"
+    assert data.target_column == "class", "OpenML's default target names the label column"
 
 
 def test_uncached_id_offline_fails_fast_with_a_clear_message(tmp_path):

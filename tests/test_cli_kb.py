@@ -137,3 +137,33 @@ def test_build_rejects_malformed_curve_sizes(tmp_path):
                                     "--curve-sizes", "64,lots"])
     assert result.exit_code == 2
     assert "--curve-sizes must be integers" in result.output
+
+
+def test_train_meta_learns_from_the_shipped_kb_plus_remembered_fits(tmp_path):
+    from sklearn.datasets import make_classification
+
+    from metasel import MetaSelClassifier, recommend
+    from metasel.meta import MetaModel
+
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    fitted = MetaSelClassifier(time_budget=6, n_trials=3, random_state=0,
+                               remember=str(tmp_path / "local")).fit(X, y)
+    out = tmp_path / "meta"
+    result = CliRunner().invoke(kb_app, ["train-meta", "kb", str(tmp_path / "local"), "--out",
+                                         str(out), "--min-coverage", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    shipped, local = summary["sources"]
+    assert shipped["used"] == shipped["datasets"] > 200 and local["used"] == 1
+    assert fitted.remembered_ >= 1
+    model = MetaModel.load(out)
+    user_id = next(i for i in model.train_info.index if i.startswith("user:"))
+    assert model.train_info.loc[user_id, "name"] == user_id, "named by its digest, not 'input'"
+    nearest = recommend(X, y, meta_model=model, top=1)[0].nearest_datasets
+    assert nearest[0]["name"] == user_id, "the same table is now its own nearest dataset"
+
+
+def test_train_meta_on_a_missing_kb_names_it(tmp_path):
+    result = CliRunner().invoke(kb_app, ["train-meta", str(tmp_path / "nope"), "--out",
+                                         str(tmp_path / "meta")])
+    assert result.exit_code == 2 and "nope" in result.stderr

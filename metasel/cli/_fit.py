@@ -44,6 +44,7 @@ def fit(
     random_state: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     storage: Annotated[str | None, typer.Option(help="Optuna storage URL (resumable search).")] = None,
     cold: Annotated[bool, typer.Option("--cold", help="Search the whole zoo without the meta-model.")] = False,
+    meta_model: Annotated[Path | None, typer.Option(help="Folder of a saved meta-model (`metasel kb train-meta`; default: the shipped one).")] = None,
     top: Annotated[int, typer.Option(help="Leaderboard rows to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (every evaluation) "
                                           "instead of the leaderboard table.")] = False,
@@ -69,6 +70,7 @@ def fit(
             model = MetaSelClassifier(
                 time_budget=time_budget, n_trials=n_trials, metric=metric, n_jobs=n_jobs,
                 random_state=random_state, storage=storage, warm_start=not cold,
+                meta_model=meta_model,
                 callback=lambda event: progress.update(
                     task, completed=min(event["elapsed"], time_budget),
                     description=_describe(event)),

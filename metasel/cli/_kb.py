@@ -23,6 +23,7 @@ from rich.table import Table
 from metasel.cli._errors import user_errors
 
 if TYPE_CHECKING:
+    from metasel.kb import KnowledgeBase
     from metasel.kb._build import BuildProgress
 
 kb_app = typer.Typer(
@@ -55,6 +56,52 @@ def info(
         typer.echo(json.dumps(summary, indent=2))
         return
     _print_summary(summary)
+
+
+def open_kb(kb: str | Path) -> KnowledgeBase:
+    """A KB folder, or 'default' ('all'), 'kb' or 'lcdb' for the shipped parts."""
+    from metasel.kb import KnowledgeBase
+
+    name = str(kb)
+    if name in ("default", "all"):
+        return KnowledgeBase.default()
+    if name in ("lcdb", "kb") and not Path(name).exists():
+        return KnowledgeBase.default(name)
+    return KnowledgeBase.open(kb)
+
+
+@kb_app.command("train-meta")
+def train_meta(
+    sources: Annotated[list[str], typer.Argument(help="KB folders, or 'default', 'kb', 'lcdb' for the shipped parts; combined.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the meta-model to.")],
+    metric: Annotated[str, typer.Option(help="roc_auc, accuracy, balanced_accuracy or log_loss.")] = "roc_auc",
+    min_coverage: Annotated[float, typer.Option(help="Share of its source's learners a dataset needs scores for.")] = 0.9,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Train a meta-model on KBs (e.g. the shipped one plus your own) for fit/recommend --meta-model."""
+    from metasel.kb import KnowledgeBase
+    from metasel.meta import MetaModel
+
+    with user_errors():
+        kbs = [open_kb(source) for source in sources]
+        model = MetaModel.fit(KnowledgeBase.combine(kbs), metric, min_coverage=min_coverage)
+        path = model.save(out)
+    used = set(model.train_info.index)
+    per_source = [{"kb": source, "datasets": len(kb.datasets),
+                   "used": len(used & set(kb.datasets["dataset_id"]))}
+                  for source, kb in zip(sources, kbs, strict=True)]
+    if as_json:
+        typer.echo(json.dumps({"out": str(path), "metric": metric, "n_datasets": len(used),
+                               "learners": list(model.learners), "fingerprint": model.fingerprint,
+                               "sources": per_source}, indent=2))
+        return
+    for entry in per_source:
+        typer.echo(f"{entry['kb']}: {entry['used']} of {entry['datasets']} datasets used")
+    typer.echo(f"Trained a {metric} meta-model on {len(used)} datasets and "
+               f"{len(model.learners)} learners; saved to {path}. Use it with "
+               f"`metasel fit DATA --meta-model {path}` or `metasel recommend DATA --meta-model "
+               f"{path}`. A dataset scored for fewer than {min_coverage:.0%} of its source's "
+               "learners is left out (--min-coverage).")
 
 
 def _print_summary(summary: dict) -> None:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.cli._kb import open_kb
 from metasel.cli._output import print_line
 
 _SCORING = {"roc_auc": "roc_auc", "accuracy": "accuracy",
@@ -117,16 +118,6 @@ def _print_recommendations(console: Console, recs: list[Any], title: str) -> Non
             print_line(console, f"    {json.dumps(config, sort_keys=True)}")
 
 
-def _open_kb(kb: str) -> Any:
-    from metasel.kb import KnowledgeBase
-
-    if kb in ("default", "all"):
-        return KnowledgeBase.default()
-    if kb in ("lcdb", "kb") and not Path(kb).exists():
-        return KnowledgeBase.default(kb)
-    return KnowledgeBase.open(kb)
-
-
 def evaluate_command(
     kb: Annotated[str, typer.Argument(help="KB folder, or 'default', 'lcdb', 'kb' for the shipped parts.")] = "default",
     metric: Annotated[str, typer.Option(help="roc_auc, accuracy or log_loss.")] = "roc_auc",
@@ -139,7 +130,7 @@ def evaluate_command(
     from metasel.meta._report import result_tables
 
     with user_errors():
-        result = evaluate_lodo(_open_kb(kb), metric, min_coverage=min_coverage, probes=probes)
+        result = evaluate_lodo(open_kb(kb), metric, min_coverage=min_coverage, probes=probes)
     tables = result_tables(result)
     if as_json:
         payload = {"metric": result.metric, "n_datasets": result.n_datasets,

@@ -1,9 +1,11 @@
 """``remember=True``: append a fit's evaluations to a local knowledge base.
 
 Each successful trial becomes one KB evaluation row (same schema as the shipped KB, origin
-``"sampled"``), so a meta-model retrained on ``KnowledgeBase.combine([default, local])``
-learns from the user's own datasets too. The dataset is identified by a digest of its
-content, so fitting the same table twice updates rather than duplicates it.
+``"sampled"``), so a meta-model retrained on the shipped KB plus this one (``metasel kb
+train-meta default cache/kb --out DIR --min-coverage 0.3``) learns from the user's own
+datasets too: a fit scores only the learners it searched, so the default coverage rule
+(90 % of the learners) would leave them out. The dataset is identified (and named) by a
+digest of its content, so fitting the same table twice updates rather than duplicates it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def remember_fit(path: str | Path, dataset: Dataset, dataset_id: str,
 
             metafeatures = extract_metafeatures(dataset, random_state=seed or 0)
         row: dict[str, Any] = {
-            "dataset_id": dataset_id, "name": dataset.name, "source": dataset.source,
+            "dataset_id": dataset_id, "name": dataset_id, "source": dataset.source,
             "source_id": dataset_id, "group": dataset_id, "task": dataset.task,
             "n_rows": len(dataset.y), "n_features": dataset.X.shape[1],
             "n_classes": dataset.n_classes, "openml_id": None,

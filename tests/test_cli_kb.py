@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from metasel.cli import _fit
 from metasel.cli._kb import kb_app, register
 from metasel.kb import KBWriter
 
@@ -161,6 +162,18 @@ def test_train_meta_learns_from_the_shipped_kb_plus_remembered_fits(tmp_path):
     assert model.train_info.loc[user_id, "name"] == user_id, "named by its digest, not 'input'"
     nearest = recommend(X, y, meta_model=model, top=1)[0].nearest_datasets
     assert nearest[0]["name"] == user_id, "the same table is now its own nearest dataset"
+
+    table = tmp_path / "table.csv"
+    pd.DataFrame(X).assign(label=y).to_csv(table, index=False)
+    fit_app = typer.Typer()
+    _fit.register(fit_app)
+    fitted = CliRunner().invoke(fit_app, ["fit", str(table), "--target", "label", "--n-trials",
+                                          "1", "--time-budget", "4", "--meta-model", str(out),
+                                          "--out", str(tmp_path / "m.joblib")])
+    assert fitted.exit_code == 0, fitted.output
+    estimator = _fit.load_model(tmp_path / "m.joblib")["estimator"]
+    assert estimator.recommendations_[0].nearest_datasets[0]["name"] == user_id, \
+        "metasel fit --meta-model uses the given meta-model"
 
 
 def test_train_meta_on_a_missing_kb_names_it(tmp_path):

@@ -273,3 +273,15 @@ def test_the_closing_line_says_when_the_final_model_rests_on_fewer_folds():
     assert _fit._evidence(board) == " (on 1 of 3 folds)"
     assert _fit._evidence(board.assign(in_final_model=[True, False, False])) == ""
     assert _fit._evidence(board.assign(in_final_model=False)) == "", "a probe or prior model"
+
+
+def test_fit_remember_appends_to_the_local_kb(app, train_csv, tmp_path, monkeypatch):
+    from metasel.kb import KnowledgeBase
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["fit", str(train_csv[1]), "--target", "y", "--time-budget",
+                                      "4", "--n-trials", "2", "--remember"])
+    assert result.exit_code == 0, result.output
+    kb = KnowledgeBase.open(tmp_path / "cache" / "kb")
+    assert len(kb.datasets) == 1 and len(kb.evaluations) >= 1
+    assert f"Remembered {len(kb.evaluations)} evaluations" in result.stderr

@@ -45,6 +45,7 @@ def fit(
     storage: Annotated[str | None, typer.Option(help="Optuna storage URL (resumable search).")] = None,
     cold: Annotated[bool, typer.Option("--cold", help="Search the whole zoo without the meta-model.")] = False,
     meta_model: Annotated[Path | None, typer.Option(help="Folder of a saved meta-model (`metasel kb train-meta`; default: the shipped one).")] = None,
+    remember: Annotated[bool, typer.Option("--remember", help="Append this fit's evaluations to the local KB cache/kb (for `metasel kb train-meta`).")] = False,
     top: Annotated[int, typer.Option(help="Leaderboard rows to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (every evaluation) "
                                           "instead of the leaderboard table.")] = False,
@@ -70,7 +71,7 @@ def fit(
             model = MetaSelClassifier(
                 time_budget=time_budget, n_trials=n_trials, metric=metric, n_jobs=n_jobs,
                 random_state=random_state, storage=storage, warm_start=not cold,
-                meta_model=meta_model,
+                meta_model=meta_model, remember=remember,
                 callback=lambda event: progress.update(
                     task, completed=min(event["elapsed"], time_budget),
                     description=_describe(event)),
@@ -88,6 +89,12 @@ def fit(
         typer.echo(json.dumps(_summary(model, metric, out, elapsed), indent=2))
     else:
         _render_leaderboard(model, top)
+    if remember:
+        from metasel.search._remember import DEFAULT_LOCAL_KB
+
+        stderr.print(f"Remembered {model.remembered_} evaluations in {DEFAULT_LOCAL_KB} "
+                     f"(`metasel kb train-meta default {DEFAULT_LOCAL_KB} ...` learns from "
+                     "them).", highlight=False, soft_wrap=True)
     stderr.print(f"Fitted in {elapsed:.1f} s: {model.final_model_kind_} model, "
                  f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model.leaderboard_)}. "
                  f"Saved to {out}.",

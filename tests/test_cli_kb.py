@@ -180,3 +180,11 @@ def test_train_meta_on_a_missing_kb_names_it(tmp_path):
     result = CliRunner().invoke(kb_app, ["train-meta", str(tmp_path / "nope"), "--out",
                                          str(tmp_path / "meta")])
     assert result.exit_code == 2 and "nope" in result.stderr
+
+
+def test_train_meta_refuses_a_file_as_out_before_training(tmp_path):
+    out = tmp_path / "model.joblib"
+    out.write_text("not a folder")
+    result = CliRunner().invoke(kb_app, ["train-meta", "kb", "--out", str(out)])
+    assert result.exit_code == 2 and "is a file" in result.stderr
+    assert out.read_text() == "not a folder"

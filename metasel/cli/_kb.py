@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.exceptions import DataError
 
 if TYPE_CHECKING:
     from metasel.kb import KnowledgeBase
@@ -83,6 +84,8 @@ def train_meta(
     from metasel.meta import MetaModel
 
     with user_errors():
+        if out.exists() and not out.is_dir():
+            raise DataError(f"--out must be a folder for the meta-model; {out} is a file.")
         kbs = [open_kb(source) for source in sources]
         model = MetaModel.fit(KnowledgeBase.combine(kbs), metric, min_coverage=min_coverage)
         path = model.save(out)

@@ -133,7 +133,9 @@ def build_meta_table(
         raise KnowledgeBaseError(
             f"The meta-model needs at least 2 datasets where >= {min_coverage:.0%} of the "
             f"learners have a {metric!r} score and >= {MIN_FEATURE_COVERAGE:.0%} of the "
-            f"meta-features are known; the KB has {len(ids)}. Build more evaluations."
+            f"meta-features are known; the KB has {len(ids)}. Build more evaluations, or lower "
+            "min_coverage (--min-coverage) for a KB that scores only some learners per dataset "
+            "(remembered fits)."
         )
     info = pd.DataFrame({
         "name": datasets.loc[ids, "name"].astype(str) if "name" in datasets else ids.to_series(),

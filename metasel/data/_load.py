@@ -16,7 +16,8 @@ from metasel.data._files import read_csv, read_parquet
 from metasel.data._openml import load_openml
 from metasel.exceptions import DataError, SourceNotFoundError
 
-_TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet", ".pq", ".arff"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+_TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".arff", *_PARQUET_SUFFIXES}
 
 
 def load_dataset(source: Any, target: str | None = None, **options: Any) -> Dataset:
@@ -57,7 +58,7 @@ def read_table(path: str | Path, **reader_options: Any) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".arff":
         return read_arff(path)[0]
-    if suffix in {".parquet", ".pq"}:
+    if suffix in _PARQUET_SUFFIXES:
         return read_parquet(path)
     return read_csv(path, **reader_options)
 
@@ -85,5 +86,5 @@ def _load_file(path: Path, target: str | None, **options: Any) -> Dataset:
             f"Name the target column of {path} with target=... (--target on the command line). "
             f"Columns: {list(frame.columns)[:12]}."
         )
-    source = "parquet" if suffix in {".parquet", ".pq"} else "csv"
+    source = "parquet" if suffix in _PARQUET_SUFFIXES else "csv"
     return from_frame(frame, target=target, name=name, source=source, source_id=str(path), **options)

@@ -167,10 +167,10 @@ def test_train_meta_learns_from_the_shipped_kb_plus_remembered_fits(tmp_path):
     pd.DataFrame(X).assign(label=y).to_csv(table, index=False)
     fit_app = typer.Typer()
     _fit.register(fit_app)
-    fitted = CliRunner().invoke(fit_app, ["fit", str(table), "--target", "label", "--n-trials",
+    cli_fit = CliRunner().invoke(fit_app, ["fit", str(table), "--target", "label", "--n-trials",
                                           "1", "--time-budget", "4", "--meta-model", str(out),
                                           "--out", str(tmp_path / "m.joblib")])
-    assert fitted.exit_code == 0, fitted.output
+    assert cli_fit.exit_code == 0, cli_fit.output
     estimator = _fit.load_model(tmp_path / "m.joblib")["estimator"]
     assert estimator.recommendations_[0].nearest_datasets[0]["name"] == user_id, \
         "metasel fit --meta-model uses the given meta-model"

@@ -90,9 +90,9 @@ def train_meta(
         model = MetaModel.fit(KnowledgeBase.combine(kbs), metric, min_coverage=min_coverage)
         path = model.save(out)
     used = set(model.train_info.index)
-    per_source = [{"kb": source, "datasets": len(kb.datasets),
-                   "used": len(used & set(kb.datasets["dataset_id"]))}
-                  for source, kb in zip(sources, kbs, strict=True)]
+    ids = [set(kb.datasets["dataset_id"]) for kb in kbs]  # one table conversion per KB
+    per_source = [{"kb": source, "datasets": len(known), "used": len(used & known)}
+                  for source, known in zip(sources, ids, strict=True)]
     if as_json:
         typer.echo(json.dumps({"out": str(path), "metric": metric, "n_datasets": len(used),
                                "learners": list(model.learners), "fingerprint": model.fingerprint,

@@ -215,6 +215,23 @@ def test_fit_rejects_unusable_files_with_a_clear_error(app, tmp_path, content, m
     assert not (tmp_path / "m.joblib").exists()
 
 
+def test_a_regression_target_is_refused_or_binarised_on_request(app, tmp_path):
+    rng = np.random.default_rng(0)
+    size = rng.normal(size=160)
+    path = tmp_path / "houses.csv"
+    pd.DataFrame({"size": size, "rooms": rng.integers(1, 6, 160),
+                  "price": 100 * size + rng.normal(size=160)}).to_csv(path, index=False)
+    out = tmp_path / "m.joblib"
+    refused = CliRunner().invoke(app, ["fit", str(path), "-t", "price", "--out", str(out)])
+    assert refused.exit_code == 2 and "--numeric-target binarize" in refused.stderr
+    fitted = CliRunner().invoke(app, ["fit", str(path), "-t", "price", "--numeric-target",
+                                      "binarize", "-b", "3", "--n-trials", "1", "--out", str(out)])
+    assert fitted.exit_code == 0, fitted.output
+    assert "Binarised the numeric target" in fitted.stderr and "at its mean" in fitted.stderr
+    predicted = CliRunner().invoke(app, ["predict", str(out), str(path)])
+    assert set(predicted.stdout.split()[1:]) <= {"N", "P"}
+
+
 def test_predict_with_a_missing_model_file_names_it(app, tmp_path, train_csv):
     result = CliRunner().invoke(app, ["predict", str(tmp_path / "nope.joblib"),
                                       str(train_csv[1])])

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -76,6 +77,21 @@ def test_recommend_code_snippet_runs_and_cross_validates(app: typer.Typer, csv_p
                           timeout=120, cwd=root, env={"PYTHONPATH": str(root), "PATH": ""})
     assert done.returncode == 0, done.stderr
     assert "roc_auc:" in done.stdout
+
+
+def test_recommend_code_snippet_loads_a_binarised_target_the_same_way(
+        app: typer.Typer, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "houses.csv"
+    size = rng.normal(size=80)
+    pd.DataFrame({"size": size, "price": 3 * size + rng.normal(size=80)}).to_csv(path, index=False)
+    result = runner.invoke(app, ["recommend", str(path), "-t", "price", "--numeric-target",
+                                 "binarize", "--code"])
+    assert result.exit_code == 0, result.output
+    loading = result.stdout[:result.stdout.index("config = ")]
+    namespace: dict = {}
+    exec(loading, namespace)  # the snippet's own imports and load_dataset call
+    assert namespace["dataset"].y.cat.categories.tolist() == ["N", "P"]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import arff
 import pytest
 
-from metasel.data import load_dataset
-from metasel.exceptions import SourceNotFoundError
+from metasel.data import DataWarning, load_dataset
+from metasel.exceptions import DataError, SourceNotFoundError
 
 DESCRIPTION = """<oml:data_set_description xmlns:oml="http://openml.org/openml">
   <oml:id>{id}</oml:id>
@@ -28,7 +28,7 @@ def _write_cached_dataset(root: Path, data_id: int) -> None:
     folder = root / "org" / "openml" / "www" / "datasets" / str(data_id)
     folder.mkdir(parents=True)
     (folder / "description.xml").write_text(DESCRIPTION.format(id=data_id))
-    rows = [[float(i % 7), ["a", "b", "c"][i % 3], ["good", "bad"][i % 2 == 0 and i % 5 == 0]]
+    rows = [[round(i * 1.37 % 7, 2), ["a", "b", "c"][i % 3], ["good", "bad"][i % 2 == 0 and i % 5 == 0]]
             for i in range(60)]
     (folder / "dataset.arff").write_text(arff.dumps({
         "relation": "tiny-credit",
@@ -46,6 +46,16 @@ def test_openml_id_loads_from_the_local_cache(tmp_path):
     assert sorted(data.y.cat.categories) == ["bad", "good"]
     assert data.group == "tinycredit"
     assert data.target_column == "class", "OpenML's default target names the label column"
+
+
+def test_a_numeric_openml_target_is_refused_or_binarised(tmp_path):
+    _write_cached_dataset(tmp_path, 424243)
+    with pytest.raises(DataError, match="looks continuous"):
+        load_dataset("openml:424243", target="amount", cache_dir=tmp_path)
+    with pytest.warns(DataWarning, match="Binarised the numeric target of 'tiny-credit'"):
+        data = load_dataset("openml:424243", target="amount", cache_dir=tmp_path,
+                            numeric_target="binarize")
+    assert data.y.cat.categories.tolist() == ["N", "P"] and data.target_column == "amount"
 
 
 def test_uncached_id_offline_fails_fast_with_a_clear_message(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.cli._source import NumericTarget, NumericTargetOption, TargetOption, load_source
 
 
 def register(app: typer.Typer) -> None:
@@ -20,16 +20,16 @@ def register(app: typer.Typer) -> None:
 
 def describe(
     source: Annotated[str, typer.Argument(help="CSV/parquet/ARFF path, 'openml:<id>', 'keel:<name>' or 'sklearn:<name>'.")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Name of the label column.")] = None,
+    target: TargetOption = None,
+    numeric_target: NumericTargetOption = NumericTarget.error,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     random_state: Annotated[int, typer.Option(help="Seed of the subsamples (landmarkers).")] = 0,
 ) -> None:
     """Load a dataset and print every meta-feature's name and value."""
-    from metasel.data import load_dataset
     from metasel.metafeatures import METAFEATURES, extract_metafeatures
 
     with user_errors():
-        dataset = load_dataset(Path(source) if Path(source).exists() else source, target)
+        dataset = load_source(source, target, numeric_target)
         values = extract_metafeatures(dataset, random_state=random_state)
     if as_json:
         payload = {

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from metasel.cli._errors import user_errors
 from metasel.cli._output import print_line
+from metasel.cli._source import NumericTarget, NumericTargetOption, TargetOption, load_source
 from metasel.exceptions import DataError, SourceNotFoundError
 
 MODEL_FORMAT, MODEL_VERSION = "metasel-model", 1
@@ -35,7 +36,8 @@ def register(app: typer.Typer) -> None:
 
 def fit(
     source: Annotated[str, typer.Argument(help="Training table: CSV/parquet/ARFF path or 'openml:<id>'.")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Name of the label column.")] = None,
+    target: TargetOption = None,
+    numeric_target: NumericTargetOption = NumericTarget.error,
     time_budget: Annotated[float, typer.Option("--time-budget", "-b", help="Seconds for the whole fit.")] = 60.0,
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (joblib).")] = Path("model.joblib"),
     metric: Annotated[str, typer.Option(help="roc_auc, balanced_accuracy, accuracy or log_loss.")] = "roc_auc",
@@ -51,7 +53,6 @@ def fit(
                                           "instead of the leaderboard table.")] = False,
 ) -> None:
     """Select and tune a model for a table within a time budget, and save it."""
-    from metasel.data import load_dataset
     from metasel.estimator import MetaSelClassifier
     from metasel.search import METRICS
 
@@ -62,7 +63,7 @@ def fit(
         raise typer.BadParameter(f"must be a positive number of seconds; got {time_budget}.",
                                  param_hint="--time-budget")
     with user_errors():
-        dataset = load_dataset(Path(source) if Path(source).exists() else source, target)
+        dataset = load_source(source, target, numeric_target)
         _check_writable(out)
         progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                             console=stderr, transient=False)

@@ -15,6 +15,7 @@ from rich.table import Table
 from metasel.cli._errors import user_errors
 from metasel.cli._kb import open_kb
 from metasel.cli._output import print_line
+from metasel.cli._source import NumericTarget, NumericTargetOption, TargetOption, load_source
 
 _SCORING = {"roc_auc": "roc_auc", "accuracy": "accuracy",
             "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
@@ -32,15 +33,16 @@ def register(app: typer.Typer) -> None:
 
 
 def code_snippet(source: str, target: str | None, learner: str, params: dict[str, Any],
-                 metric: str, multiclass: bool) -> str:
+                 metric: str, multiclass: bool, numeric_target: str = "error") -> str:
     """A runnable script that builds and cross-validates the recommended pipeline."""
     scoring = "roc_auc_ovr" if metric == "roc_auc" and multiclass else _SCORING[metric]
     config = pprint.pformat({"learner": learner, "params": params}, sort_dicts=True, width=88)
+    binarize = ", numeric_target='binarize'" if numeric_target == "binarize" else ""
     return (
         "from sklearn.model_selection import StratifiedKFold, cross_val_score\n\n"
         "from metasel.data import load_dataset\n"
         "from metasel.learners import build_pipeline\n\n"
-        f"dataset = load_dataset({source!r}, target={target!r})\n"
+        f"dataset = load_dataset({source!r}, target={target!r}{binarize})\n"
         f"config = {config}\n"
         "pipeline = build_pipeline(config, random_state=0)\n"
         "cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)\n"
@@ -55,7 +57,8 @@ def _fmt(value: float | None) -> str:
 
 def recommend_command(
     source: Annotated[str, typer.Argument(help="CSV/parquet/ARFF path, 'openml:<id>', 'keel:<name>' or 'sklearn:<name>'.")],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="Name of the label column.")] = None,
+    target: TargetOption = None,
+    numeric_target: NumericTargetOption = NumericTarget.error,
     metric: Annotated[str, typer.Option(help="roc_auc, accuracy or log_loss.")] = "roc_auc",
     top: Annotated[int, typer.Option(help="How many learners to recommend.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -63,19 +66,17 @@ def recommend_command(
     meta_model: Annotated[Path | None, typer.Option(help="Folder of a saved meta-model (default: the shipped one).")] = None,
 ) -> None:
     """Rank learners for a table and show the configurations to try first, with reasons."""
-    from metasel.data import load_dataset
     from metasel.meta import MetaModel
     from metasel.recommend import recommend
 
     with user_errors():
-        path_like = Path(source)
-        dataset = load_dataset(path_like if path_like.exists() else source, target)
+        dataset = load_source(source, target, numeric_target)
         model = MetaModel.load(meta_model) if meta_model else MetaModel.default(metric)
         recs = recommend(dataset, metric=metric, top=top, meta_model=model)
     if code:
-        where = str(path_like.resolve()) if path_like.exists() else source
+        where = str(Path(source).resolve()) if Path(source).exists() else source
         typer.echo(code_snippet(where, target, recs[0].learner, recs[0].configurations[0],
-                                metric, dataset.n_classes > 2))
+                                metric, dataset.n_classes > 2, NumericTarget(numeric_target).value))
         return
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in recs], indent=2, default=str))

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import warnings
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ def from_frame(
     source_id: str | None = None,
     group: str | None = None,
     drop_uninformative: bool = True,
+    numeric_target: Literal["error", "binarize"] = "error",
 ) -> Dataset:
     """Validate and clean a table into a `Dataset`; the caller's objects are never modified.
 
@@ -45,7 +47,8 @@ def from_frame(
     label are dropped with a warning; constant, all-missing and ID-like columns are dropped
     with a warning that names them (unless ``drop_uninformative=False``, which keeps the
     table's shape, as OpenML's data qualities count every column); text columns of numbers
-    become numeric.
+    become numeric. A target that looks continuous (a regression task) is refused, or split
+    at its mean with ``numeric_target="binarize"``.
     """
     frame = _as_frame(X)
     if y is None:
@@ -68,7 +71,7 @@ def from_frame(
         labels.index = frame.index
     if frame.shape[0] == 0:
         raise DataError(f"The table {name!r} has no rows: a dataset needs at least 2 labelled rows.")
-    labels, keep = _clean_target(labels, name)
+    labels, keep = _clean_target(labels, name, numeric_target)
     if not keep.all():
         frame = frame.loc[keep.to_numpy()]
     features, dropped = clean_features(frame, name, drop_uninformative=drop_uninformative)
@@ -105,7 +108,26 @@ def _as_frame(X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _clean_target(labels: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+def binarize_at_mean(values: pd.Series, name: str) -> pd.Series:
+    """A numeric target as classes 'P' (above its mean) and 'N' (otherwise; missing stays
+    missing): how OpenML made binary versions of regression sets. Warns with the threshold,
+    since the classes a model predicts then mean 'above/below' it."""
+    mean = float(values.mean())
+    labels = pd.Series(pd.Categorical(np.where(values > mean, "P", "N"), categories=["N", "P"]),
+                       index=values.index, name=values.name)
+    labels = labels.mask(values.isna())
+    counts = labels.value_counts()
+    warnings.warn(
+        f"Binarised the numeric target of {name!r} at its mean {mean:.6g}: class 'P' above it "
+        f"({counts['P']} rows), 'N' at or below ({counts['N']} rows).",
+        DataWarning,
+        stacklevel=3,
+    )
+    return labels
+
+
+def _clean_target(labels: pd.Series, name: str,
+                  numeric_target: str = "error") -> tuple[pd.Series, pd.Series]:
     """Categorical labels without missing values; the mask of rows kept."""
     if isinstance(labels.dtype, pd.CategoricalDtype):
         values = labels
@@ -125,12 +147,16 @@ def _clean_target(labels: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
             stacklevel=3,
         )
     values = values[keep]
-    if pd.api.types.is_float_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
-        if not np.all(np.mod(values.to_numpy(), 1) == 0) or values.nunique() > MAX_NUMERIC_CLASSES:
+    if _looks_continuous(values):
+        if numeric_target != "binarize":
             raise DataError(
-                f"The target of {name!r} looks continuous ({values.nunique()} distinct "
-                "non-integer values): metasel does classification only. Bin it into classes first."
+                f"The target of {name!r} looks continuous ({values.nunique()} distinct numbers): "
+                "metasel does classification only. Bin it into classes first, or split it at "
+                "its mean with load_dataset(..., numeric_target='binarize') (--numeric-target "
+                "binarize on the command line)."
             )
+        values = binarize_at_mean(values, name)
+    elif pd.api.types.is_float_dtype(values) and not isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(np.int64)
     categories = pd.Index(pd.unique(values.to_numpy())).dropna()
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -146,6 +172,15 @@ def _clean_target(labels: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
             "there is nothing to learn."
         )
     return values.rename("target"), keep
+
+
+def _looks_continuous(values: pd.Series) -> bool:
+    """Floats that are not class codes: some are not whole numbers, or there are too many
+    (integer dtypes are class codes, as in scikit-learn's ``type_of_target``)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) or not pd.api.types.is_float_dtype(values):
+        return False
+    integral = np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
+    return not integral or values.nunique() > MAX_NUMERIC_CLASSES
 
 
 def clean_features(
@@ -168,6 +203,9 @@ def clean_features(
     if dropped:
         detail = ", ".join(f"{c!r} ({why})" for c, why in dropped.items())
         warnings.warn(f"Dropped column(s) of {name!r}: {detail}.", DataWarning, stacklevel=3)
+    if not dropped and not columns:
+        raise DataError(f"{name!r} has no column besides its target: a dataset needs at least "
+                        "one feature.")
     if not columns:
         raise DataError(
             f"No usable feature is left in {name!r} after dropping {len(dropped)} column(s) "

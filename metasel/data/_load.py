@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,21 +20,26 @@ _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".arff", *_PARQUET_SUFFIXES}
 
 
-def load_dataset(source: Any, target: str | None = None, **options: Any) -> Dataset:
+def load_dataset(source: Any, target: str | None = None, *,
+                 numeric_target: Literal["error", "binarize"] = "error", **options: Any) -> Dataset:
     """Load a classification dataset from any supported source.
 
     ``source`` is a path (CSV/TSV, parquet, ARFF), ``"openml:<id>"``, ``"keel:<name>"``,
     ``"sklearn:<name>"``, a DataFrame (with ``target=`` naming its label column), a
-    ``(X, y)`` pair, or an existing `Dataset` (returned as is). ``options`` go to the
-    source's loader (``sep``/``encoding`` for CSV, ``cache_dir`` for OpenML,
-    ``numeric_target`` for ARFF, ``name``/``group`` for frames).
+    ``(X, y)`` pair, or an existing `Dataset` (returned as is). A numeric target (a
+    regression task: a numeric ARFF attribute, or non-integer numbers elsewhere) is refused,
+    or split at its mean into classes 'N'/'P' with ``numeric_target="binarize"`` (keel and
+    scikit-learn sets always have class labels). ``options`` go to the source's loader
+    (``sep``/``encoding`` for CSV, ``cache_dir`` for OpenML, ``name``/``group`` for frames).
     """
+    if numeric_target not in ("error", "binarize"):
+        raise ValueError(f"numeric_target must be 'error' or 'binarize'; got {numeric_target!r}.")
     if isinstance(source, Dataset):
         return source
     if isinstance(source, pd.DataFrame | np.ndarray):
-        return from_frame(source, target=target, **options)
+        return from_frame(source, target=target, numeric_target=numeric_target, **options)
     if isinstance(source, tuple) and len(source) == 2:
-        return from_frame(source[0], source[1], **options)
+        return from_frame(source[0], source[1], numeric_target=numeric_target, **options)
     if not isinstance(source, str | Path):
         raise DataError(
             "source must be a path, 'openml:<id>', 'keel:<name>', 'sklearn:<name>', a DataFrame "
@@ -43,12 +48,12 @@ def load_dataset(source: Any, target: str | None = None, **options: Any) -> Data
     text = str(source)
     scheme, _, rest = text.partition(":")
     if scheme == "openml" and rest:
-        return load_openml(rest, target, **options)
+        return load_openml(rest, target, numeric_target=numeric_target, **options)
     if scheme == "keel" and rest:
         return load_keel(rest, **options)
     if scheme == "sklearn" and rest:
         return load_sklearn(rest, **options)
-    return _load_file(Path(text).expanduser(), target, **options)
+    return _load_file(Path(text).expanduser(), target, numeric_target=numeric_target, **options)
 
 
 def read_table(path: str | Path, **reader_options: Any) -> pd.DataFrame:

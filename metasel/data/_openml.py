@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from metasel.data._clean import from_frame
 from metasel.data._dataset import Dataset
@@ -20,8 +21,10 @@ def load_openml(
     target: str | None = None,
     *,
     cache_dir: str | Path | None = None,
+    numeric_target: Literal["error", "binarize"] = "error",
 ) -> Dataset:
-    """An OpenML dataset by id, its default target unless ``target`` names another.
+    """An OpenML dataset by id, its default target unless ``target`` names another (a
+    regression target is refused, or split at its mean with ``numeric_target="binarize"``).
 
     Uses the cache first; the server is asked (once, without the package's minute-long
     retries) only for what is not cached, so an offline machine fails at once with a
@@ -50,6 +53,7 @@ def load_openml(
         X, y, _, _ = remote.get_data(target=target, dataset_format="dataframe")
     return from_frame(
         X, y, name=remote.name, source="openml", source_id=str(data_id),
+        numeric_target=numeric_target,
     )
 
 

@@ -97,8 +97,28 @@ def test_no_usable_feature_is_refused():
 
 def test_continuous_target_is_refused_with_the_fix():
     X = pd.DataFrame({"a": np.arange(50.0)})
-    with pytest.raises(DataError, match="looks continuous"):
+    with pytest.raises(DataError, match="looks continuous.*numeric_target='binarize'"):
         from_frame(X, np.linspace(0, 1, 50))
+
+
+@pytest.mark.filterwarnings("ignore:Dropped 1 row")
+def test_a_continuous_target_can_be_split_at_its_mean():
+    frame = pd.DataFrame({"a": np.arange(6.0), "price": [1.0, 2.5, np.nan, 9.0, 10.5, 0.5]})
+    with pytest.warns(DataWarning, match=r"mean 4\.7.*'P' above it \(2 rows\), 'N' at or below \(3"):
+        data = load_dataset(frame, target="price", numeric_target="binarize")
+    assert data.y.tolist() == ["N", "N", "P", "P", "N"], "the row without a price is dropped"
+    assert data.target_column == "price"
+
+
+def test_integer_class_codes_are_not_binarised():
+    data = load_dataset((np.arange(40.0).reshape(20, 2), [0, 1, 2, 3] * 5),
+                        numeric_target="binarize")
+    assert data.y.cat.categories.tolist() == [0, 1, 2, 3]
+
+
+def test_an_unknown_numeric_target_mode_is_refused():
+    with pytest.raises(ValueError, match="'error' or 'binarize'"):
+        load_dataset("sklearn:iris", numeric_target="median")
 
 
 def test_caller_frame_is_not_mutated(mixed_frame):
@@ -156,7 +176,8 @@ def test_arff_folder_reports_bad_files_without_stopping(arff_root):
 
 def test_arff_numeric_target_can_be_binarised(arff_root):
     path = next((arff_root / "statlib" / "numeric").glob("analcatdata_galapagos.arff"))
-    data = load_dataset(path, numeric_target="binarize")
+    with pytest.warns(DataWarning, match="Binarised the numeric target of 'analcatdata_galapagos'"):
+        data = load_dataset(path, numeric_target="binarize")
     assert data.y.cat.categories.tolist() == ["N", "P"]
 
 
@@ -167,6 +188,37 @@ def test_empty_and_malformed_arff(tmp_path):
     (tmp_path / "bad.arff").write_text("@relation r\n@attribute a weird\n@data\n1\n")
     with pytest.raises(DataError, match="malformed"):
         load_dataset(tmp_path / "bad.arff")
+
+
+HEADER = "@relation r\n@attribute a numeric\n@attribute b numeric\n@attribute c {x,y}\n@data\n"
+
+
+@pytest.mark.parametrize(("rows", "separators"), [
+    ("1 2 x\n3 4 y\n5 6 x\n7 8 y\n", "blanks"),  # delta_ailerons
+    ("1,2,x,\n3,4,y,\n5,6,x,\n7,8,y,\n", "trailing commas"),  # bank8FM
+    ("1,,2,x\n3,4,y\n5,6,,x\n7,8,y\n", "doubled commas"),  # chscase_census2
+])
+def test_arff_rows_are_split_as_weka_splits_them(tmp_path, rows, separators):
+    path = tmp_path / "weka.arff"
+    path.write_text(HEADER + rows)
+    with pytest.warns(DataWarning, match="as Weka does"):
+        data = load_dataset(path)
+    assert data.X["a"].tolist() == [1, 3, 5, 7] and data.X["b"].tolist() == [2, 4, 6, 8], separators
+    assert data.y.tolist() == ["x", "y", "x", "y"]
+
+
+def test_a_table_of_only_its_target_is_refused(tmp_path):
+    path = tmp_path / "series.arff"  # rmftsa_oldfaith: one numeric attribute
+    path.write_text("@relation r\n@attribute c {x,y}\n@data\nx\ny\nx\n")
+    with pytest.raises(DataError, match="no column besides its target"):
+        load_dataset(path)
+
+
+def test_an_arff_row_with_a_value_too_many_is_still_refused(tmp_path):
+    path = tmp_path / "bad.arff"
+    path.write_text(HEADER + "1,2,x\nNO,_DAL,3,y\n")  # chscase_foot: a comma inside a name
+    with pytest.raises(DataError, match="malformed: Bad @DATA instance format"):
+        load_dataset(path)
 
 
 def test_the_label_column_name_survives_cleaning_and_subsampling():

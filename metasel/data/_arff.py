@@ -13,7 +13,7 @@ import arff
 import numpy as np
 import pandas as pd
 
-from metasel.data._clean import from_frame
+from metasel.data._clean import DataWarning, binarize_at_mean, from_frame
 from metasel.data._dataset import Dataset
 from metasel.exceptions import DataError, MetaselError, SourceNotFoundError
 
@@ -46,12 +46,58 @@ def read_arff(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     if not text.strip():
         raise DataError(f"The ARFF file {path} is empty.")
     try:
-        decoded = arff.loads(text)
-    except arff.BadLayout:
-        decoded = arff.loads(text, return_type=arff.COO)
+        decoded = _decode(text)
     except arff.ArffException as error:
-        raise DataError(f"The ARFF file {path} is malformed: {error}.") from error
+        decoded = _decode_lenient(text, path, error)
     return _to_frame(decoded, path)
+
+
+def _decode(text: str) -> dict:
+    try:
+        return arff.loads(text)
+    except arff.BadLayout:  # a sparse file ('{index value, ...}' rows)
+        return arff.loads(text, return_type=arff.COO)
+
+
+def _decode_lenient(text: str, path: Path, error: arff.ArffException) -> dict:
+    """Read data rows as Weka (OpenML's parser) does where liac-arff refuses them: blanks,
+    doubled or trailing commas all separate values. A file that still fails is refused
+    with liac-arff's own message."""
+    repaired, n_rows = _resplit_data_rows(text)
+    try:
+        if not n_rows:
+            raise error
+        decoded = _decode(repaired)
+    except arff.ArffException:
+        raise DataError(f"The ARFF file {path} is malformed: {error}.") from error
+    warnings.warn(f"Read {path.name} as Weka does: {n_rows} data row(s) separate their values "
+                  "by blanks or by doubled or trailing commas.", DataWarning, stacklevel=4)
+    return decoded
+
+
+_DATA_LINE = re.compile(r"(?im)^\s*@data\b.*$")
+_ATTRIBUTE_LINE = re.compile(r"(?im)^\s*@attribute\s")
+_WEKA_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def _resplit_data_rows(text: str) -> tuple[str, int]:
+    """The text with every dense, unquoted data row whose values only line up with the
+    attributes under Weka's separators rewritten comma-separated; how many were."""
+    marker = _DATA_LINE.search(text)
+    if marker is None:
+        return text, 0
+    n_attributes = len(_ATTRIBUTE_LINE.findall(text[:marker.start()]))
+    lines = text[marker.end():].splitlines()
+    n_rows = 0
+    for i, line in enumerate(lines):
+        row = line.strip()
+        if not row or row[0] in "%{" or "'" in row or '"' in row:
+            continue
+        values = [v for v in _WEKA_SEPARATORS.split(row) if v]
+        if len(values) == n_attributes and len(row.split(",")) != n_attributes:
+            lines[i] = ",".join(values)
+            n_rows += 1
+    return text[:marker.end()] + "\n" + "\n".join(lines) + "\n", n_rows
 
 
 def _to_frame(decoded: dict, path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -111,20 +157,14 @@ def load_arff(
 
 def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path,
                     nominal: list[str]) -> pd.DataFrame:
-    if mode == "keep":
-        return frame
     if mode == "binarize":
-        values = frame[target]
-        labels = np.where(values > values.mean(), "P", "N")
-        frame = frame.copy()
-        frame[target] = pd.Categorical(np.where(values.isna(), None, labels), categories=["N", "P"])
-        return frame
+        return frame.assign(**{target: binarize_at_mean(frame[target], path.stem)})
     choices = f"its nominal attributes: {nominal[:12]}" if nominal else "it has no nominal attribute"
     raise DataError(
         f"The target {target!r} of {path} is numeric (a regression task). metasel does "
         "classification: choose a nominal target with target=... (--target on the command "
         f"line; {choices}), or split this one at its mean with load_dataset(..., "
-        "numeric_target='binarize')."
+        "numeric_target='binarize') (--numeric-target binarize on the command line)."
     )
 
 

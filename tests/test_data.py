@@ -181,6 +181,15 @@ def test_arff_numeric_target_can_be_binarised(arff_root):
     assert data.y.cat.categories.tolist() == ["N", "P"]
 
 
+def test_a_numeric_arff_target_of_any_name_can_be_binarised(tmp_path):
+    path = tmp_path / "twins.arff"  # sleuth_ex0428 names its target 'Self'
+    path.write_text("@relation r\n@attribute Cross numeric\n@attribute self numeric\n@data\n"
+                    "1,2\n2,9\n3,4\n4,8\n")
+    with pytest.warns(DataWarning, match="at its mean 5.75"):
+        data = load_dataset(path, numeric_target="binarize")
+    assert data.y.tolist() == ["N", "P", "N", "P"] and data.target_column == "self"
+
+
 def test_empty_and_malformed_arff(tmp_path):
     (tmp_path / "empty.arff").write_text("")
     with pytest.raises(DataError, match="empty"):

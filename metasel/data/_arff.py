@@ -158,7 +158,9 @@ def load_arff(
 def _numeric_target(frame: pd.DataFrame, target: str, mode: str, path: Path,
                     nominal: list[str]) -> pd.DataFrame:
     if mode == "binarize":
-        return frame.assign(**{target: binarize_at_mean(frame[target], path.stem)})
+        frame = frame.copy()  # not assign(): a column may be called 'self' (sleuth_ex0428)
+        frame[target] = binarize_at_mean(frame[target], path.stem)
+        return frame
     choices = f"its nominal attributes: {nominal[:12]}" if nominal else "it has no nominal attribute"
     raise DataError(
         f"The target {target!r} of {path} is numeric (a regression task). metasel does "

@@ -292,6 +292,23 @@ def test_the_closing_line_says_when_the_final_model_rests_on_fewer_folds():
     assert _fit._evidence(board.assign(in_final_model=False)) == "", "a probe or prior model"
 
 
+def test_the_closing_line_names_the_score_behind_the_final_model():
+    from types import SimpleNamespace
+
+    board = pd.DataFrame({"learner": ["mlp", "lightgbm"], "status": "ok", "source": "search",
+                          "n_folds": pd.array([3, 3], dtype="Int64"),
+                          "in_final_model": [True, True]})
+    ensemble = SimpleNamespace(final_model_kind_="ensemble", best_score_=0.91234,
+                               leaderboard_=board, ensemble_=[{}, {}])
+    assert _fit._final_model(ensemble, "roc_auc") == (
+        "ensemble of 2 trials; the best trial's cross-validated roc_auc 0.9123")
+    refit = SimpleNamespace(**{**vars(ensemble), "final_model_kind_": "refit"})
+    assert _fit._final_model(refit, "roc_auc").startswith("the best trial refitted on all rows")
+    probe = SimpleNamespace(final_model_kind_="probe", best_score_=float("nan"),
+                            leaderboard_=board.iloc[:0], ensemble_=[])
+    assert _fit._final_model(probe, "roc_auc") == "probe model (no search trial finished)"
+
+
 def test_fit_remember_appends_to_the_local_kb(app, train_csv, tmp_path, monkeypatch):
     from metasel.kb import KnowledgeBase
 

@@ -96,9 +96,7 @@ def fit(
         stderr.print(f"Remembered {model.remembered_} evaluations in {DEFAULT_LOCAL_KB} "
                      f"(`metasel kb train-meta default {DEFAULT_LOCAL_KB} ...` learns from "
                      "them).", highlight=False, soft_wrap=True)
-    stderr.print(f"Fitted in {elapsed:.1f} s: {model.final_model_kind_} model, "
-                 f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model.leaderboard_)}. "
-                 f"Saved to {out}.",
+    stderr.print(f"Fitted in {elapsed:.1f} s: {_final_model(model, metric)}. Saved to {out}.",
                  highlight=False, soft_wrap=True)  # a path cut in two cannot be copied
 
 
@@ -186,6 +184,21 @@ def _summary(model: Any, metric: str, out: Path, elapsed: float) -> dict[str, An
             "final_model": model.final_model_kind_, "best": model.best_params_,
             "best_score": None if math.isnan(model.best_score_) else model.best_score_,
             "ensemble": model.ensemble_, "leaderboard": rows}
+
+
+def _final_model(model: Any, metric: str) -> str:
+    """What the saved model is and the score it rests on: the best trial's cross-validated
+    score (an ensemble is selected on the same out-of-fold predictions, so its own score
+    would be optimistic); a probe or prior model has none."""
+    kind = model.final_model_kind_
+    if math.isnan(model.best_score_):
+        return f"{kind} model (no search trial finished)"
+    score = f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model.leaderboard_)}"
+    if kind == "ensemble":
+        return f"ensemble of {len(model.ensemble_)} trials; the best trial's {score}"
+    if kind == "fold-models":
+        return f"the best trial's fold models (no time left to refit it), {score}"
+    return f"the best trial refitted on all rows, {score}"
 
 
 def _evidence(board: Any) -> str:

@@ -133,6 +133,25 @@ def test_build_writes_a_kb_and_rerun_resumes_without_duplicates(tmp_path):
     assert (info["n_evaluations"], info["learners"], info["n_failed"]) == (2, ["gaussian_nb"], 0)
 
 
+def test_build_binarises_regression_tables_on_request(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    size = rng.normal(size=60)
+    pd.DataFrame({"size": size, "price": 3 * size + rng.normal(size=60)}).to_csv(
+        folder / "houses.csv", index=False)  # the last column is a file's target
+    args = ["build", "-s", str(folder), "-l", "gaussian_nb", "--n-configs", "0", "--folds", "2",
+            "--curve-sizes", "", "--no-metafeatures", "--json"]
+    refused = json.loads(runner.invoke(kb_app, [*args, "-o", str(tmp_path / "a")]).stdout)
+    assert refused["datasets"] == [] and "continuous" in str(refused["skipped"])
+    built = runner.invoke(kb_app, [*args, "-o", str(tmp_path / "b"), "--numeric-target", "binarize"])
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout)["datasets"] == ["csv:houses"]
+
+
 def test_build_rejects_malformed_curve_sizes(tmp_path):
     result = runner.invoke(kb_app, ["build", "-s", "sklearn:iris", "-o", str(tmp_path / "kb"),
                                     "--curve-sizes", "64,lots"])

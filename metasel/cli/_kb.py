@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from metasel.cli._errors import user_errors
+from metasel.cli._source import NumericTarget, NumericTargetOption
 from metasel.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -196,11 +197,12 @@ def build(
     metafeatures: Annotated[bool, typer.Option(help="Compute meta-features of new datasets.")] = True,
     compact_seconds: Annotated[float, typer.Option(help="Compact the KB to one file per table this often and at the end (0: never).")] = 900.0,
     flush_seconds: Annotated[float, typer.Option(help="Write buffered results at least this often.")] = 30.0,
+    numeric_target: NumericTargetOption = NumericTarget.error,
     as_json: Annotated[bool, typer.Option("--json", help="Print the build report as JSON (no progress bar).")] = False,
 ) -> None:
     """Evaluate learners x configurations on datasets into a KB; re-running resumes."""
     from metasel.kb._build import build_kb
-    from metasel.kb._sources import SourceFilter
+    from metasel.kb._sources import SourceFilter, parse_source
 
     if task not in (None, "binary", "multiclass"):
         raise typer.BadParameter(f"--task must be 'binary' or 'multiclass'; got {task!r}.")
@@ -216,11 +218,13 @@ def build(
                    max_datasets=max_datasets, filters=filters, metafeatures=metafeatures,
                    flush_seconds=flush_seconds, compact_seconds=compact_seconds or None)
     with user_errors():
+        specs = [dataclasses.replace(parse_source(s), numeric_target=NumericTarget(numeric_target).value)
+                 for s in sources]
         if as_json:
-            report = build_kb(sources, out, **options)
+            report = build_kb(specs, out, **options)
         else:
             with _BuildProgressBar() as bar:
-                report = build_kb(sources, out, progress=bar.update, **options)
+                report = build_kb(specs, out, progress=bar.update, **options)
     payload = {**dataclasses.asdict(report), "out": str(report.out)}
     if as_json:
         typer.echo(json.dumps(payload, indent=2))

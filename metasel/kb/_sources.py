@@ -47,7 +47,8 @@ TABLE_SUFFIXES = (".arff", ".csv", ".tsv", ".parquet", ".pq")
 class SourceSpec:
     """A parsed source. ``names`` keeps only those file stems / dataset names; ``include``
     keeps only files under those sub-folders of a folder (ids stay relative to the folder);
-    ``numeric_target="binarize"`` turns a numeric ARFF target into 'P'/'N' at its mean."""
+    ``numeric_target="binarize"`` splits a numeric (regression) target of a table file or
+    OpenML dataset at its mean into 'N'/'P' instead of skipping the dataset."""
 
     kind: SourceKind
     value: str = ""
@@ -126,7 +127,7 @@ def _load_table_file(path: Path, numeric_target: str) -> Dataset:
     frame = read_parquet(path) if suffix in (".parquet", ".pq") else read_csv(path)
     source = "parquet" if suffix in (".parquet", ".pq") else "csv"
     return from_frame(frame, target=frame.columns[-1], name=path.stem, source=source,
-                      source_id=str(path))
+                      source_id=str(path), numeric_target=numeric_target)
 
 
 def _file_id(path: Path, root: Path) -> str:
@@ -166,7 +167,8 @@ def _spec_items(spec: SourceSpec) -> Iterator[tuple[str, Callable[[], Dataset]]]
     elif spec.kind in ("openml", "openml_suite"):
         ids = spec.names if spec.kind == "openml" else openml_suite_ids(spec.value)
         for data_id in ids:
-            yield f"openml:{data_id}", lambda i=data_id: load_openml(i)
+            yield f"openml:{data_id}", lambda i=data_id: load_openml(
+                i, numeric_target=spec.numeric_target)
     elif spec.kind == "keel":
         collections = keel_names()
         names = list(spec.names) or (

@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
 from sklearn.utils.validation import check_is_fitted
 
+from metasel.data import load_dataset
 from metasel.estimator import FIT_MARGIN_S, FIT_MARGIN_SHARE, MetaSelClassifier
 from metasel.exceptions import DataError, MetaselError
 from metasel.learners import get_learner
@@ -179,6 +180,21 @@ def test_predict_treats_unseen_categories_as_missing(mixed, fitted):
     with pytest.warns(ColumnWarning, match="'colour': 1"):
         proba = model.predict_proba(new)
     assert np.isfinite(proba).all()
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[ns]", "datetime64[s]", "datetime64[ns, Europe/Paris]"])
+def test_date_and_duration_columns_are_seconds_at_fit_and_at_predict(dtype):
+    rng = np.random.default_rng(0)
+    day = pd.Series(pd.date_range("2024-01-01", periods=80, freq="D", tz="UTC"))
+    day = day.dt.tz_convert("Europe/Paris") if "Paris" in dtype else day.dt.tz_localize(None)
+    X = pd.DataFrame({"day": day.astype(dtype), "wait": pd.to_timedelta(rng.integers(0, 9, 80), unit="h"),
+                      "size": rng.normal(size=80)})
+    y = np.where(np.arange(80) < 40, "early", "late")
+    model = tiny(n_trials=1).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X.iloc[::-1]), model.predict(X)[::-1])
+    cleaned = load_dataset(X.assign(y=y), target="y").X
+    assert cleaned["day"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC").timestamp()
+    assert cleaned["wait"].max() <= 8 * 3600
 
 
 def test_fit_and_predict_do_not_mutate_the_callers_frame(mixed):

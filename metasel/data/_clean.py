@@ -222,8 +222,9 @@ def _convert_column(column: pd.Series) -> pd.Series:
         return column.astype("string").astype("category")
     if pd.api.types.is_numeric_dtype(column):
         return column.astype(np.float64)
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return (column.astype("int64") / 1e9).where(column.notna()).astype(np.float64)
+    seconds = temporal_seconds(column)
+    if seconds is not None:
+        return seconds
     text = column.astype("string").str.strip()
     text = text.mask(text.isin(MISSING_TOKENS))
     numbers = pd.to_numeric(text, errors="coerce")
@@ -231,6 +232,19 @@ def _convert_column(column: pd.Series) -> pd.Series:
     if present and numbers.notna().sum() >= NUMERIC_TEXT_SHARE * present:
         return numbers.astype(np.float64)
     return text.astype("category")
+
+
+def temporal_seconds(column: pd.Series) -> pd.Series | None:
+    """Datetimes as seconds since 1970-01-01 UTC, durations as seconds (missing stays NaN);
+    None for any other column. Fit and predict both convert through here, in any unit
+    (``datetime64[s]`` as well as ``[ns]``) and time zone."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        if getattr(column.dt, "tz", None) is not None:
+            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+        column = column - pd.Timestamp(0)
+    elif not pd.api.types.is_timedelta64_dtype(column):
+        return None
+    return (column / pd.Timedelta(seconds=1)).astype(np.float64)
 
 
 def _unusable(column: pd.Series, n_rows: int) -> str | None:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from metasel.data._clean import MISSING_TOKENS, temporal_seconds
 from metasel.exceptions import DataError
-
-MISSING_TOKENS = ("?", "", "NA", "N/A", "nan", "NaN", "null", "NULL", "None")
 
 
 class ColumnWarning(UserWarning):
@@ -83,6 +82,9 @@ def _bullets(names: Sequence[str]) -> str:
 
 
 def _as_numeric(column: pd.Series, name: str) -> np.ndarray:
+    seconds = temporal_seconds(column)
+    if seconds is not None:
+        return seconds.to_numpy()
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         text = _as_text(column)
         numbers = pd.to_numeric(text, errors="coerce")

@@ -31,6 +31,24 @@ def test_semicolon_latin1_csv_is_sniffed(tmp_path):
     data = load_dataset(path, target="classe")
     assert data.shape == (3, 2)
     assert "Orléans" in data.X["ville"].cat.categories
+    assert data.X["prix"].tolist() == [1.5, 2.5, 3.0], "',' is the decimal mark of a ';' file"
+
+
+def test_csv_header_names_are_stripped(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text(" size , label \n1,a\n2,b\n3,a\n")
+    assert list(load_dataset(path, target="label").X.columns) == ["size"]
+
+
+def test_iso_date_text_becomes_seconds_not_an_identifier(tmp_path):
+    days = pd.date_range("2024-01-01", periods=30, freq="D")
+    path = tmp_path / "dated.csv"
+    pd.DataFrame({"day": days.strftime("%Y-%m-%d"), "code": ["a1", "b2", "c3"] * 10,
+                  "y": ["u", "v"] * 15}).to_csv(path, index=False)
+    data = load_dataset(path, target="y")
+    assert data.X["day"].tolist() == [d.timestamp() for d in days.tz_localize("UTC")]
+    assert isinstance(data.X["code"].dtype, pd.CategoricalDtype), "codes are not dates"
+    assert "day" not in data.dropped_columns
 
 
 def test_parquet_keeps_categoricals(tmp_path, mixed_frame):

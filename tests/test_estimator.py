@@ -197,6 +197,14 @@ def test_date_and_duration_columns_are_seconds_at_fit_and_at_predict(dtype):
     assert cleaned["wait"].max() <= 8 * 3600
 
 
+def test_a_text_date_column_is_read_the_same_way_at_predict():
+    days = pd.Series(pd.date_range("2024-01-01", periods=60, freq="D").strftime("%Y-%m-%d"))
+    X = pd.DataFrame({"day": days, "size": np.arange(60.0) % 7})
+    y = np.where(np.arange(60) < 30, "early", "late")
+    model = tiny(n_trials=1).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X.iloc[::-1]), model.predict(X)[::-1])
+
+
 def test_fit_and_predict_do_not_mutate_the_callers_frame(mixed):
     X, y = mixed
     before = X.copy()

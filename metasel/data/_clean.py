@@ -231,6 +231,9 @@ def _convert_column(column: pd.Series) -> pd.Series:
     present = int(text.notna().sum())
     if present and numbers.notna().sum() >= NUMERIC_TEXT_SHARE * present:
         return numbers.astype(np.float64)
+    dates = iso_date_seconds(text)
+    if dates is not None:
+        return dates
     return text.astype("category")
 
 
@@ -245,6 +248,24 @@ def temporal_seconds(column: pd.Series) -> pd.Series | None:
     elif not pd.api.types.is_timedelta64_dtype(column):
         return None
     return (column / pd.Timedelta(seconds=1)).astype(np.float64)
+
+
+def iso_date_seconds(text: pd.Series) -> pd.Series | None:
+    """A text column of ISO 8601 dates ('2024-03-01', '2024-03-01T10:00+02:00') as seconds
+    since 1970 UTC (unparsed values missing); None unless most of its values are such dates.
+    As text, a date column of a CSV would be a category with a level per day, or be dropped
+    as an identifier."""
+    present = text.dropna()
+    if present.empty or _iso_dates(present.head(20)).notna().mean() < NUMERIC_TEXT_SHARE:
+        return None  # the cheap look at 20 values spares a category column the full parse
+    dates = _iso_dates(text)
+    if dates.notna().sum() < NUMERIC_TEXT_SHARE * len(present):
+        return None
+    return temporal_seconds(dates)
+
+
+def _iso_dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
 
 
 def _unusable(column: pd.Series, n_rows: int) -> str | None:

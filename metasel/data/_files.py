@@ -15,7 +15,8 @@ SNIFF_BYTES = 64 * 1024
 
 
 def read_csv(path: str | Path, *, sep: str | None = None, encoding: str | None = None) -> pd.DataFrame:
-    """Read a delimited text file; the delimiter and encoding are sniffed unless given."""
+    """Read a delimited text file; the delimiter and encoding are sniffed unless given, and
+    a ';'-separated file reads ',' as its decimal mark."""
     path = _existing_file(path)
     head = path.read_bytes()[:SNIFF_BYTES]
     if not head.strip():
@@ -29,6 +30,8 @@ def read_csv(path: str | Path, *, sep: str | None = None, encoding: str | None =
         frame = pd.read_csv(
             path, sep=sep, encoding=encoding, na_values=list(MISSING_TOKENS),
             keep_default_na=True, skipinitialspace=True, low_memory=False,
+            # the European convention: ';' separates values because ',' is the decimal mark
+            decimal="," if sep == ";" else ".",
         )
     except pd.errors.EmptyDataError as error:
         raise DataError(f"The file {path} has no data: {error}.") from error
@@ -41,7 +44,8 @@ def read_csv(path: str | Path, *, sep: str | None = None, encoding: str | None =
         raise DataError(f"The file {path} has a header but no data rows.")
     if frame.shape[1] == 1 and len(text.splitlines()[0]) > 200:
         raise DataError(f"The file {path} does not look like a table: no separator was found.")
-    return frame
+    # ' label ' is the column a user calls label (--target label)
+    return frame.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metasel.data._clean import MISSING_TOKENS, temporal_seconds
+from metasel.data._clean import MISSING_TOKENS, iso_date_seconds, temporal_seconds
 from metasel.exceptions import DataError
 
 
@@ -88,6 +88,8 @@ def _as_numeric(column: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(column) or not pd.api.types.is_numeric_dtype(column):
         text = _as_text(column)
         numbers = pd.to_numeric(text, errors="coerce")
+        if numbers.isna().all() and (dates := iso_date_seconds(text)) is not None:
+            numbers = dates  # a date column (seconds, as fit made it from the same text)
         bad = numbers.isna() & text.notna()
         if bad.any():
             example = text[bad].iloc[0]

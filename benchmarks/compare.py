@@ -3,6 +3,7 @@
     python benchmarks/compare.py                      # the documented run (resumable)
     python benchmarks/compare.py --datasets diabetes --budgets 10 --seeds 0   # a smoke run
     python benchmarks/compare.py --report-only        # rebuild compare.md and the plots
+    python benchmarks/compare.py --methods metasel optuna_cold --budgets 5   # some methods
     python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME   # efficiency.md
     python benchmarks/compare.py --efficiency --seeds 0 1 --reference      # its yardstick
 
@@ -247,10 +248,10 @@ def pending_jobs(args, done: set[tuple]) -> list[dict[str, Any]]:
     jobs = []
     for seed in args.seeds:
         for dataset in args.datasets:
-            for method in DEFAULTS:
+            for method in (m for m in DEFAULTS if m in args.methods):
                 jobs.append({"dataset": dataset, "method": method, "budget": 0, "seed": seed})
             for budget in args.budgets:
-                for method in SEARCHERS:
+                for method in (m for m in SEARCHERS if m in args.methods):
                     jobs.append({"dataset": dataset, "method": method, "budget": budget,
                                  "seed": seed})
     return [j for j in jobs if (j["dataset"], j["method"], j["budget"], j["seed"]) not in done]
@@ -572,6 +573,8 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument("--methods", nargs="+", choices=[*SEARCHERS, *DEFAULTS],
+                        default=[*SEARCHERS, *DEFAULTS])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--efficiency", action="store_true",

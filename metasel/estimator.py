@@ -185,8 +185,7 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
             return [], cold_plan(n_rows)
         recommender = _recommender(self.meta_model, self.metric)
         try:
-            recs = run_with_timeout(lambda: recommender(dataset),
-                                    RECOMMEND_SHARE * deadline.remaining(), "recommend")
+            recs = recommender(dataset, RECOMMEND_SHARE * deadline.remaining())
         except MetaselError:
             raise
         except Exception as error:  # noqa: BLE001 - the search can still start cold
@@ -301,13 +300,16 @@ def _as_labels(y, n_rows: int) -> np.ndarray:
     return labels
 
 
-def _recommender(meta_model: Any, metric: str) -> Callable[[Any], list]:
-    """A function ``dataset -> recommendations`` for the ``meta_model`` parameter."""
+def _recommender(meta_model: Any, metric: str) -> Callable[[Any, float], list]:
+    """A function ``(dataset, seconds) -> recommendations`` for the ``meta_model`` parameter;
+    it raises ``BudgetExceeded`` when it cannot answer in time."""
     if meta_model is not None and not isinstance(meta_model, str | Path) and hasattr(
             meta_model, "recommend") and not _is_meta_model(meta_model):
-        return lambda dataset: meta_model.recommend(dataset, metric=metric, top=len(LEARNERS))
+        return lambda dataset, seconds: run_with_timeout(
+            lambda: meta_model.recommend(dataset, metric=metric, top=len(LEARNERS)), seconds,
+            "recommend")
     from metasel.meta import MetaModel
-    from metasel.recommend import recommend
+    from metasel.recommend import recommend_within
 
     if meta_model is None:
         model = _shipped_meta_model(metric)
@@ -315,8 +317,7 @@ def _recommender(meta_model: Any, metric: str) -> Callable[[Any], list]:
         model = MetaModel.load(meta_model)
     else:
         model = meta_model
-    return lambda dataset: recommend(dataset, metric=model.metric, top=len(LEARNERS),
-                                     meta_model=model)
+    return lambda dataset, seconds: recommend_within(dataset, model, seconds, top=len(LEARNERS))
 
 
 def _shipped_meta_model(metric: str):

@@ -7,6 +7,7 @@ must be buildable; learners known only from imported KBs (LCDB) still shape the 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -17,12 +18,18 @@ from metasel.data import Dataset, load_dataset
 from metasel.exceptions import KnowledgeBaseError, MetaselError
 from metasel.learners import LEARNERS, eligible, get_learner
 from metasel.meta import MetaModel
-from metasel.metafeatures import extract_metafeatures
+from metasel.metafeatures import extract_landmarkers, extract_metafeatures
+from metasel.search import BudgetExceeded, Deadline, run_with_timeout
+
+logger = logging.getLogger(__name__)
 
 N_NEAREST = 5
 N_CONFIGS = 10
 #: first trials proposed as one set, over this many of the best learners a search can use
 FIRST_TRIALS = 5
+#: time :func:`recommend_within` keeps for ranking once the meta-features are in: a share of
+#: its time, at least RANKING_MIN_S (ranking 9 learners takes about 0.2 s whatever the data)
+RANKING_SHARE, RANKING_MIN_S = 0.25, 0.5
 
 
 @dataclass(frozen=True)
@@ -140,3 +147,26 @@ def recommend(
         )
     mf = extract_metafeatures(dataset, random_state=random_state)
     return recommend_from_metafeatures(mf, model, top=top)
+
+
+def recommend_within(dataset: Dataset, model: MetaModel, seconds: float, *, top: int = 5,
+                     random_state: int = 0) -> list[Recommendation]:
+    """:func:`recommend` that returns within ``seconds``, else raises ``BudgetExceeded``.
+
+    The landmarkers are nearly all of the extraction time (seconds on a table of 5,000 rows
+    and 200 columns, milliseconds for the other qualities) and change the ranking little
+    (leave-one-dataset-out, benchmarks/meta_lodo.py), so when they would not finish in time
+    the meta-model ranks without them (it imputes them) rather than not at all.
+    """
+    deadline = Deadline(seconds)
+    reserve = max(RANKING_SHARE * seconds, RANKING_MIN_S)
+    mf = run_with_timeout(
+        lambda: extract_metafeatures(dataset, random_state=random_state, landmarkers=False),
+        deadline.remaining() - reserve, "meta-features")
+    try:
+        mf.update(run_with_timeout(lambda: extract_landmarkers(dataset, random_state=random_state),
+                                   deadline.remaining() - reserve, "landmarkers"))
+    except BudgetExceeded as error:
+        logger.info("%s; the meta-model ranks without them", error)
+    return run_with_timeout(lambda: recommend_from_metafeatures(mf, model, top=top),
+                            deadline.remaining(), "recommend")

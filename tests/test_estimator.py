@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -318,6 +319,19 @@ def test_the_shipped_meta_model_drives_a_warm_started_fit():
     assert model.recommendations_, "the default path must ask the shipped meta-model"
     assert model.recommendations_[0].configurations
     assert (model.leaderboard_["source"] == "warm-start").any()
+
+
+def test_landmarkers_too_slow_for_the_budget_still_give_a_warm_start(monkeypatch):
+    """Before, a table whose landmarkers outlast the meta-model's share of the budget
+    (5,000 x 200 at 10 s) was searched from cold."""
+    module = sys.modules["metasel.recommend"]  # the package exports a function of that name
+
+    monkeypatch.setattr(module, "extract_landmarkers", lambda dataset, *, random_state: time.sleep(60))
+    X, y = make_classification(n_samples=300, n_features=6, random_state=0)
+    start = time.perf_counter()
+    model = MetaSelClassifier(time_budget=6, n_trials=3, random_state=0).fit(X, y)
+    assert time.perf_counter() - start <= 6 + FIT_MARGIN_S + FIT_MARGIN_SHARE * 6
+    assert model.recommendations_ and (model.leaderboard_["source"] == "warm-start").any()
 
 
 def test_remember_appends_the_fits_evaluations_to_a_local_kb(tmp_path):

@@ -14,7 +14,7 @@ from sklearn.metrics import mutual_info_score
 
 from metasel.data import Dataset
 from metasel.exceptions import DataError
-from metasel.metafeatures import METAFEATURES, extract_metafeatures
+from metasel.metafeatures import METAFEATURES, extract_landmarkers, extract_metafeatures
 from metasel.metafeatures._landmarkers import LANDMARKER_MAX_ROWS
 
 NOMINAL_STATS = [n for n in METAFEATURES if n.endswith(("AttributeEntropy", "MutualInformation"))]
@@ -52,6 +52,17 @@ def test_output_is_float_series_in_registry_order(mixed):
     assert list(mf.index) == list(METAFEATURES)
     assert mf.dtype == np.float64
     assert not np.isinf(mf.to_numpy()).any()
+
+
+def test_without_landmarkers_only_their_scores_are_missing_and_can_be_added_later(mixed):
+    full = extract_metafeatures(mixed, random_state=3)
+    cheap = extract_metafeatures(mixed, random_state=3, landmarkers=False)
+    scores = [n for n, m in METAFEATURES.items()
+              if m.group == "landmarker" and n != "ms_LandmarkerSampleSize"]
+    assert len(scores) == 9 and cheap[scores].isna().all() and full[scores].notna().all()
+    pd.testing.assert_series_equal(cheap.drop(scores), full.drop(scores))
+    cheap.update(extract_landmarkers(mixed, random_state=3))
+    pd.testing.assert_series_equal(cheap, full)
 
 
 def test_registry_entries_are_documented_and_prefixed():

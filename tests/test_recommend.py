@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import numpy as np
@@ -13,7 +14,13 @@ from metasel.exceptions import DataError, MetaselError
 from metasel.learners import LEARNERS, build_pipeline
 from metasel.meta import MetaModel
 from metasel.metafeatures import extract_metafeatures
-from metasel.recommend import Recommendation, recommend, recommend_from_metafeatures
+from metasel.recommend import (
+    Recommendation,
+    recommend,
+    recommend_from_metafeatures,
+    recommend_within,
+)
+from metasel.search import BudgetExceeded
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # dropped-column notes
 
@@ -77,3 +84,39 @@ def test_recommending_for_10000_rows_takes_under_a_second_beyond_metafeatures() 
     recs = recommend_from_metafeatures(mf, MetaModel.default("roc_auc"), top=5)
     assert time.perf_counter() - start < 1.0
     assert len(recs) == 5 and all(isinstance(r, Recommendation) for r in recs)
+
+
+def _dataset(frame: pd.DataFrame):
+    from metasel.data import load_dataset
+
+    return load_dataset(frame, "y")
+
+
+def test_recommend_within_ample_time_equals_recommend(mixed_frame: pd.DataFrame,
+                                                      shipped: MetaModel) -> None:
+    within = recommend_within(_dataset(mixed_frame), shipped, 30.0, top=4)
+    assert [r.to_dict() for r in within] == [
+        r.to_dict() for r in recommend(mixed_frame, target="y", top=4, meta_model=shipped)]
+
+
+def test_recommend_within_ranks_without_landmarkers_that_would_overrun(
+        mixed_frame: pd.DataFrame, shipped: MetaModel, monkeypatch) -> None:
+    module = sys.modules["metasel.recommend"]  # the package exports a function of that name
+
+    def slow_landmarkers(dataset, *, random_state):
+        time.sleep(30)
+
+    monkeypatch.setattr(module, "extract_landmarkers", slow_landmarkers)
+    dataset = _dataset(mixed_frame)
+    start = time.perf_counter()
+    recs = recommend_within(dataset, shipped, 2.0, top=4)
+    assert time.perf_counter() - start < 2.5
+    cheap = extract_metafeatures(dataset, landmarkers=False)
+    assert [r.to_dict() for r in recs] == [
+        r.to_dict() for r in recommend_from_metafeatures(cheap, shipped, top=4)]
+
+
+def test_recommend_within_too_little_time_raises_budget_exceeded(
+        mixed_frame: pd.DataFrame, shipped: MetaModel) -> None:
+    with pytest.raises(BudgetExceeded):
+        recommend_within(_dataset(mixed_frame), shipped, 0.1)

@@ -4,7 +4,7 @@
 docs/metafeatures.md for every definition and for where values can differ from OpenML's.
 """
 
-from metasel.metafeatures._extract import extract_metafeatures
+from metasel.metafeatures._extract import extract_landmarkers, extract_metafeatures
 from metasel.metafeatures._registry import METAFEATURES, MetaFeature
 
-__all__ = ["METAFEATURES", "MetaFeature", "extract_metafeatures"]
+__all__ = ["METAFEATURES", "MetaFeature", "extract_landmarkers", "extract_metafeatures"]

@@ -70,11 +70,12 @@ def landmarker_sample_size(table: Table) -> int:
     return int(max(_MIN_ROWS, min(LANDMARKER_MAX_ROWS, _MAX_DESIGN_CELLS // width)))
 
 
-def landmarker_metafeatures(sample: Table, *, random_state: int) -> dict[str, float]:
-    """AUC, ErrRate and Kappa of each landmarker on ``sample`` (already subsampled)."""
-    folds = _stratified_folds(sample.y, N_FOLDS, random_state)
+def landmarker_metafeatures(sample: Table, *, random_state: int, run: bool = True) -> dict[str, float]:
+    """AUC, ErrRate and Kappa of each landmarker on ``sample`` (already subsampled); all NaN
+    (unmeasured) when not ``run``."""
+    folds = _stratified_folds(sample.y, N_FOLDS, random_state) if run else None
     values: dict[str, float] = {"ms_LandmarkerSampleSize": float(sample.n_rows)}
-    design = _Design(sample)
+    design = _Design(sample) if run else None
     models: dict[str, Model] = {"NaiveBayes": _naive_bayes, "DecisionStump": _stump, "kNN1N": _one_nn}
     for name, model in models.items():
         if folds is None:

@@ -293,6 +293,9 @@ def _run_jobs(jobs: list[dict[str, Any]], meta_path: Path, csv: Path, key: list[
             except BrokenProcessPool:  # a crash is that method's failure
                 row = {"roc_auc": np.nan, "balanced_accuracy": np.nan,
                        "error": "the worker process died (killed by a signal)"}
+            except Exception as error:  # noqa: BLE001 - e.g. no stratified outer split: a row, not the end of the run
+                row = {"roc_auc": np.nan, "balanced_accuracy": np.nan,
+                       "error": f"{type(error).__name__}: {error}"}
         row.update({k: job[k] for k in key})
         frame = pd.DataFrame([row]).reindex(columns=columns)
         frame.to_csv(csv, mode="a", header=not csv.exists(), index=False)

@@ -145,6 +145,36 @@ def test_lodo_never_trains_on_the_held_out_group(lcdb_kb: SmallKB) -> None:
             assert not same.any(), f"group {group} leaked into its own training fold"
 
 
+def test_lodo_can_query_held_out_datasets_without_some_metafeatures(lcdb_kb: SmallKB) -> None:
+    """As a fit ranks a table whose landmarkers it had no time for: those columns are
+    missing (scaled median 0) for the held-out datasets only."""
+    table = build_meta_table(lcdb_kb, "accuracy")
+    column = next(c for c in table.features.columns if table.features[c].nunique() > 3)
+    calls: list[tuple[np.ndarray, np.ndarray]] = []
+
+    class Spy(SingleBest):
+        def fit(self, X: np.ndarray, S: np.ndarray) -> Spy:
+            self.train_X = X
+            return super().fit(X, S)
+
+        def predict(self, X: np.ndarray) -> np.ndarray:
+            calls.append((self.train_X, X))
+            return super().predict(X)
+
+    def spied(unmeasured):
+        calls.clear()
+        evaluate_lodo(table, methods={"spy": Spy}, probes=False, unmeasured=unmeasured)
+        return list(calls)
+
+    measured, missing = spied(()), spied([column])
+    j = FeatureScaler.fit(table.features).columns.index(column)
+    assert all((X[:, j] == 0).all() for _, X in missing)
+    assert any((X[:, j] != 0).any() for _, X in measured)
+    for (train_a, test_a), (train_b, test_b) in zip(measured, missing, strict=True):
+        np.testing.assert_array_equal(train_a, train_b)  # training datasets keep it
+        np.testing.assert_array_equal(np.delete(test_a, j, axis=1), np.delete(test_b, j, axis=1))
+
+
 def test_lodo_reports_every_method_with_single_best_as_zero_gap(lcdb_kb: SmallKB) -> None:
     result = evaluate_lodo(lcdb_kb, "accuracy")
     summary = result.summary.set_index("method")

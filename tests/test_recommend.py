@@ -110,7 +110,7 @@ def test_recommend_within_ranks_without_landmarkers_that_would_overrun(
     dataset = _dataset(mixed_frame)
     start = time.perf_counter()
     recs = recommend_within(dataset, shipped, 2.0, top=4)
-    assert time.perf_counter() - start < 2.5
+    assert time.perf_counter() - start < 3.0  # 1.5 s of meta-features, then the ranking
     cheap = extract_metafeatures(dataset, landmarkers=False)
     assert [r.to_dict() for r in recs] == [
         r.to_dict() for r in recommend_from_metafeatures(cheap, shipped, top=4)]

@@ -7,7 +7,7 @@ refitted per fold, on training rows only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -279,9 +279,16 @@ def evaluate_lodo(
     min_coverage: float = 0.9,
     probes: bool = True,
     random_state: int = 0,
+    unmeasured: Sequence[str] = (),
 ) -> LodoResult:
-    """Leave-one-group-out comparison of ``methods`` (default: :func:`default_methods`)."""
+    """Leave-one-group-out comparison of ``methods`` (default: :func:`default_methods`).
+
+    ``unmeasured``: meta-features the held-out dataset lacks at query time (the training
+    datasets keep them), e.g. the landmarkers that ``recommend_within`` skips on a deadline.
+    """
     table = kb if isinstance(kb, MetaTable) else build_meta_table(kb, metric, min_coverage=min_coverage)
+    query_features = table.features.assign(
+        **{name: np.nan for name in unmeasured if name in table.features})
     methods = methods or default_methods(random_state)
     S = table.scores.to_numpy(float)
     utilities = {name: np.full_like(S, np.nan) for name in methods}
@@ -292,7 +299,7 @@ def evaluate_lodo(
     for _, train, test in logo_folds(table.groups):
         scaler = FeatureScaler.fit(table.features.iloc[train])
         X_train = scaler.transform(table.features.iloc[train])
-        X_test = scaler.transform(table.features.iloc[test])
+        X_test = scaler.transform(query_features.iloc[test])
         for name, make in methods.items():
             utilities[name][test] = make().fit(X_train, S[train]).predict(X_test)
         neighbours, _ = KNNRanker(k=CONFIG_NEIGHBOURS).fit(X_train, S[train]).neighbours(X_test)

@@ -571,7 +571,7 @@ def _plots(full: pd.DataFrame, raw: pd.DataFrame, out: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--budgets", nargs="+", type=int, default=list(BUDGETS))
@@ -586,7 +586,11 @@ def main() -> None:
                         help="label of the warm-start code under test (--efficiency rows)")
     parser.add_argument("--reference", action="store_true",
                         help="--efficiency: run a reseeded cold search instead of a warm one")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args.out.mkdir(parents=True, exist_ok=True)
     run, report = ((run_efficiency, write_efficiency_report) if args.efficiency

@@ -58,6 +58,7 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
     monkeypatch.setattr(compare, "holdout_meta_model",
                         lambda datasets, out: (held_out.append(datasets), (out, []))[1])
     monkeypatch.setattr(compare, "_run_jobs", lambda *args: None)
-    args = compare.argparse.Namespace(datasets=["cmc"], budgets=[10], seeds=[0], out=tmp_path)
+    args = compare.parse_args(["--datasets", "cmc", "--budgets", "10", "--seeds", "0",
+                               "--out", str(tmp_path)])
     compare.run_all(args)
     assert held_out == [list(compare.DATASETS)]

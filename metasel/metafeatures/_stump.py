@@ -5,7 +5,7 @@ numeric attribute or ``== value`` / ``!= value`` for a nominal one, plus a branc
 missing values. The split minimises the class entropy conditioned on the branches; a
 branch predicts its training class distribution (the missing branch, when empty, the
 whole training distribution). Numeric columns are sorted once per sample, so each
-cross-validation fold costs only cumulative sums.
+cross-validation fold costs one class count per group of equal values and cumulative sums.
 """
 
 from __future__ import annotations
@@ -27,23 +27,37 @@ def _weighted_entropy(counts: np.ndarray, nlogn: np.ndarray) -> np.ndarray:
 
 
 class Stump:
-    """Sorted views of a sample, reused by every fold's ``fit_predict``."""
+    """Sorted views of a sample, reused by every fold's ``fit_predict``.
+
+    Rows of equal value in a column form a group; a cut can only follow a group, so each
+    fold counts classes per group (one ``bincount``) rather than per row: columns of few
+    distinct values (pixels, counts, ratings) cost a fraction of their rows.
+    """
 
     def __init__(self, t: Table) -> None:
         self.t = t
         self.order = np.argsort(t.numeric, axis=0, kind="stable")  # NaN sort last
         self.sorted = np.take_along_axis(t.numeric, self.order, axis=0)
+        self.present = ~np.isnan(self.sorted)
+        # a cut after sorted row i is valid when rows i and i+1 both have values and they
+        # differ (a comparison with NaN is False); such a cut ends a group
+        valid = self.sorted[1:] > self.sorted[:-1]
+        group = np.zeros(self.order.shape, dtype=np.int64)
+        np.cumsum(valid, axis=0, out=group[1:])
+        self.n_groups = group[-1] + 1
+        self.group_class = group * t.n_classes + t.y[self.order]
+        self.cut_column, self.cut_row = np.nonzero(valid.T)  # by column, then row
+        self.nlogn = xlogy(np.arange(t.n_rows + 1.0), np.arange(t.n_rows + 1.0))
 
     def fit_predict(self, train: np.ndarray, test: np.ndarray) -> np.ndarray:
         """Class probabilities of ``test`` rows from the best stump on ``train`` rows."""
-        t, k = self.t, self.t.n_classes
-        weights = np.zeros((t.n_rows, k), dtype=np.int64)
-        weights[train, t.y[train]] = 1
-        prior = weights.sum(axis=0)
-        nlogn = xlogy(np.arange(t.n_rows + 1.0), np.arange(t.n_rows + 1.0))
+        t = self.t
+        in_train = np.zeros(t.n_rows, dtype=bool)
+        in_train[train] = True
+        prior = np.bincount(t.y[train], minlength=t.n_classes)
         best = (np.inf, None)
-        best = self._numeric(weights, prior, nlogn, best)
-        best = self._nominal(weights, prior, nlogn, best)
+        best = self._numeric(in_train, prior, best)
+        best = self._nominal(in_train, prior, best)
         _, rule = best
         proba = np.tile(prior / prior.sum(), (test.size, 1)).astype(np.float64)
         if rule is None:
@@ -60,47 +74,54 @@ class Stump:
         dists = dists / np.maximum(dists.sum(axis=1, keepdims=True), 1)
         return dists[branch]
 
-    def _numeric(self, weights: np.ndarray, prior: np.ndarray, nlogn: np.ndarray, best: tuple) -> tuple:
-        t, k = self.t, self.t.n_classes
+    def _numeric(self, in_train: np.ndarray, prior: np.ndarray, best: tuple) -> tuple:
+        """Best cut over the numeric columns, by blocks of columns; ties go to the lowest
+        sorted row, then the first column."""
+        t, k, nlogn = self.t, self.t.n_classes, self.nlogn
         n, p = t.numeric.shape
+        counted = in_train[self.order] & self.present  # sorted training rows with a value
         step = max(1, _CHUNK_CELLS // max(n * k, 1))
         for start in range(0, p, step):
-            cols = np.arange(start, min(p, start + step))
-            w = weights[self.order[:, cols]]  # (n, c, k), sorted per column
-            values = self.sorted[:, cols]
-            present = ~np.isnan(values)
-            left = np.cumsum(w * present[:, :, None], axis=0, dtype=np.int64)
-            total = left[-1]  # non-missing class counts per column
+            stop = min(p, start + step)
+            first, last = np.searchsorted(self.cut_column, [start, stop])
+            if first == last:
+                continue  # no column of this block can be cut
+            sizes = self.n_groups[start:stop]
+            offsets = np.concatenate([[0], np.cumsum(sizes)])
+            keys = (self.group_class[:, start:stop] + offsets[:-1] * k)[counted[:, start:stop]]
+            counts = np.bincount(keys, minlength=offsets[-1] * k).reshape(-1, k)
+            below = np.concatenate([np.zeros((1, k), dtype=np.int64), np.cumsum(counts, axis=0)])
+            total = below[offsets[1:]] - below[offsets[:-1]]  # non-missing class counts per column
             missing = prior - total
-            # a cut after row i is valid when rows i and i+1 both have values and they differ
-            valid = present[:-1] & present[1:] & (values[1:] > values[:-1])
-            left = left[:-1]
+            column = self.cut_column[first:last] - start
+            cut_group = offsets[:-1][column] + np.arange(last - first) - (
+                np.searchsorted(self.cut_column[first:last], column + start))
+            left = below[cut_group + 1] - below[offsets[:-1][column]]
             score = (
                 _weighted_entropy(left, nlogn)
-                + _weighted_entropy(total - left, nlogn)
-                + _weighted_entropy(missing, nlogn)[None, :]
+                + _weighted_entropy(total[column] - left, nlogn)
+                + _weighted_entropy(missing, nlogn)[column]
             )
-            score = np.where(valid, score, np.inf)
-            i, c = np.unravel_index(np.argmin(score), score.shape)
-            if score[i, c] < best[0] - 1e-12:
-                cut = self._midpoint(weights, int(cols[c]), values[i, c])
-                dists = np.stack([left[i, c], total[c] - left[i, c], missing[c]])
-                best = (score[i, c], ("numeric", int(cols[c]), cut, dists))
+            lowest = np.flatnonzero(score == score.min())
+            at = lowest[np.argmin(self.cut_row[first:last][lowest] * (stop - start) + column[lowest])]
+            if score[at] < best[0] - 1e-12:
+                j, i = start + int(column[at]), int(self.cut_row[first + at])
+                cut = self._midpoint(in_train, j, self.sorted[i, j])
+                dists = np.stack([left[at], total[column[at]] - left[at], missing[column[at]]])
+                best = (score[at], ("numeric", j, cut, dists))
         return best
 
-    def _midpoint(self, weights: np.ndarray, j: int, value: float) -> float:
+    def _midpoint(self, in_train: np.ndarray, j: int, value: float) -> float:
         """Halfway between the training values either side of a cut just after ``value``."""
-        x = self.t.numeric[weights.sum(axis=1) > 0, j]
+        x = self.t.numeric[in_train, j]
         below, above = x[x <= value], x[x > value]
         return (below.max() + above.min()) / 2 if below.size and above.size else float(value)
 
-    def _nominal(self, weights: np.ndarray, prior: np.ndarray, nlogn: np.ndarray, best: tuple) -> tuple:
-        t, k = self.t, self.t.n_classes
-        y_train = weights.argmax(axis=1)
-        in_train = weights.sum(axis=1) > 0
+    def _nominal(self, in_train: np.ndarray, prior: np.ndarray, best: tuple) -> tuple:
+        t, k, nlogn = self.t, self.t.n_classes, self.nlogn
         for j, (col, levels) in enumerate(zip(t.codes.T, t.n_levels, strict=True)):
             seen = in_train & (col >= 0)
-            counts = np.bincount(col[seen] * k + y_train[seen], minlength=int(levels) * k).reshape(-1, k)
+            counts = np.bincount(col[seen] * k + t.y[seen], minlength=int(levels) * k).reshape(-1, k)
             total = counts.sum(axis=0)
             missing = prior - total
             score = (

@@ -258,6 +258,46 @@ def test_stump_matches_a_depth_one_entropy_tree_on_complete_data():
     np.testing.assert_allclose(ours, tree.predict_proba(table.numeric[test]))
 
 
+def test_stump_splits_repeated_values_and_sends_missing_values_to_their_own_branch():
+    """A brute-force stump (every cut between distinct values, entropy of the three
+    branches) picks the same split as the grouped counts, ties and missing values included."""
+    from scipy.stats import entropy
+
+    from metasel.metafeatures._stump import Stump
+    from metasel.metafeatures._table import as_table
+
+    rng = np.random.default_rng(3)
+    n = 400
+    rating = rng.integers(0, 5, n).astype(float)  # few distinct values, many ties
+    y = np.where(rating + rng.normal(0, 0.8, n) > 2, "p", np.where(rng.random(n) < 0.5, "q", "r"))
+    rating[rng.random(n) < 0.15] = np.nan
+    X = pd.DataFrame({"rating": rating, "noise": rng.normal(size=n).round(1)})
+    table = as_table(make(X, y))
+    train = np.sort(rng.choice(n, 300, replace=False))
+    test = np.setdiff1d(np.arange(n), train)
+
+    def branch_counts(x, cut):
+        branches = [x <= cut, x > cut, np.isnan(x)]
+        return [np.bincount(table.y[train][b], minlength=table.n_classes) for b in branches]
+
+    best = None
+    for j in range(table.numeric.shape[1]):
+        x = table.numeric[train, j]
+        values = np.unique(table.numeric[:, j][~np.isnan(table.numeric[:, j])])
+        for low in values[:-1]:
+            counts = branch_counts(x, low)
+            score = sum(c.sum() * entropy(c) for c in counts if c.sum())
+            if best is None or score < best[0] - 1e-9:
+                seen = x[~np.isnan(x)]
+                cut = (seen[seen <= low].max() + seen[seen > low].min()) / 2
+                best = (score, j, cut, counts)
+    _, j, cut, counts = best
+    x = table.numeric[test, j]
+    branch = np.where(np.isnan(x), 2, np.where(x <= cut, 0, 1))
+    expected = np.array([c / c.sum() for c in counts])[branch]
+    np.testing.assert_allclose(Stump(table).fit_predict(train, test), expected)
+
+
 def test_rejects_text_columns_with_the_fix():
     X = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
     with pytest.raises(DataError, match="'s' \\(object\\).*from_frame"):

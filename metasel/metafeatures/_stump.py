@@ -44,8 +44,11 @@ class Stump:
         valid = self.sorted[1:] > self.sorted[:-1]
         group = np.zeros(self.order.shape, dtype=np.int64)
         np.cumsum(valid, axis=0, out=group[1:])
-        self.n_groups = group[-1] + 1
-        self.group_class = group * t.n_classes + t.y[self.order]
+        # groups are numbered across columns: column j's are group_start[j] onwards
+        self.group_start = np.concatenate([[0], np.cumsum(group[-1] + 1)])
+        self.group_class = (group + self.group_start[:-1]) * t.n_classes + t.y[self.order]
+        self.ends_cut = np.ones(self.group_start[-1], dtype=bool)  # all but a column's last
+        self.ends_cut[self.group_start[1:] - 1] = False
         self.cut_column, self.cut_row = np.nonzero(valid.T)  # by column, then row
         self.nlogn = xlogy(np.arange(t.n_rows + 1.0), np.arange(t.n_rows + 1.0))
 
@@ -86,17 +89,15 @@ class Stump:
             first, last = np.searchsorted(self.cut_column, [start, stop])
             if first == last:
                 continue  # no column of this block can be cut
-            sizes = self.n_groups[start:stop]
-            offsets = np.concatenate([[0], np.cumsum(sizes)])
-            keys = (self.group_class[:, start:stop] + offsets[:-1] * k)[counted[:, start:stop]]
-            counts = np.bincount(keys, minlength=offsets[-1] * k).reshape(-1, k)
-            below = np.concatenate([np.zeros((1, k), dtype=np.int64), np.cumsum(counts, axis=0)])
-            total = below[offsets[1:]] - below[offsets[:-1]]  # non-missing class counts per column
+            g0, g1 = self.group_start[start], self.group_start[stop]
+            keys = self.group_class[:, start:stop][counted[:, start:stop]] - g0 * k
+            counts = np.bincount(keys, minlength=(g1 - g0) * k).reshape(-1, k)
+            starts = self.group_start[start:stop] - g0
+            total = np.add.reduceat(counts, starts, axis=0)  # non-missing class counts per column
             missing = prior - total
+            counts[starts[1:]] -= total[:-1]  # so that the running count restarts at each column
+            left = np.cumsum(counts, axis=0)[self.ends_cut[g0:g1]]
             column = self.cut_column[first:last] - start
-            cut_group = offsets[:-1][column] + np.arange(last - first) - (
-                np.searchsorted(self.cut_column[first:last], column + start))
-            left = below[cut_group + 1] - below[offsets[:-1][column]]
             score = (
                 _weighted_entropy(left, nlogn)
                 + _weighted_entropy(total[column] - left, nlogn)

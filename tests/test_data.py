@@ -234,6 +234,45 @@ def test_arff_rows_are_split_as_weka_splits_them(tmp_path, rows, separators):
     assert data.y.tolist() == ["x", "y", "x", "y"]
 
 
+@pytest.mark.parametrize(("declared", "values"), [
+    ("DATE", ["2024-01-01T00:00:00", "2024-01-02T12:00:00", "2024-01-05T00:00:00", "?"]),
+    ('DATE "yyyy-MM-dd"', ["2024-01-01", "2024-01-02", "2024-01-05", "?"]),
+    ("Date M/d/yyyy", ["1/01/2024", "1/2/2024", "1/05/2024", "?"]),  # rmftsa_mtwashnh6597
+    ("DATE 'dd.MM.yyyy HH:mm'", ["'01.01.2024 00:00'", "'02.01.2024 12:00'", "'05.01.2024 00:00'", "?"]),
+])
+def test_arff_date_attributes_become_seconds(tmp_path, declared, values):
+    path = tmp_path / "dated.arff"
+    rows = "".join(f"{v},{c}\n" for v, c in zip(values, "xyxy", strict=True))
+    path.write_text(f"@relation r\n@attribute day {declared}\n@attribute c {{x,y}}\n@data\n{rows}")
+    seconds = load_dataset(path).X["day"]
+    start = pd.Timestamp("2024-01-01", tz="UTC").timestamp()
+    days = (seconds - start) / 86400
+    assert days.iloc[0] == 0 and days.iloc[2] == 4 and days.iloc[1] in (1, 1.5)
+    assert np.isnan(seconds.iloc[3])
+
+
+def test_arff_two_digit_years_are_read_as_weka_reads_them(tmp_path):
+    path = tmp_path / "djdc.arff"  # djdc0093, spdc2693: 'DATE yyMMdd'
+    path.write_text("@relation r\n@attribute date DATE yyMMdd\n@attribute c {x,y}\n@data\n"
+                    "491231,x\n500103,y\n991230,x\n000104,y\n")
+    with pytest.warns(DataWarning, match="two-digit years"):
+        data = load_dataset(path)
+    years = pd.to_datetime(data.X["date"], unit="s").dt.year.tolist()
+    assert years == [1949, 1950, 1999, 2000]  # strptime alone reads 49 as 2049
+
+
+def test_an_arff_date_that_does_not_match_its_format_is_refused(tmp_path):
+    path = tmp_path / "dated.arff"
+    path.write_text('@relation r\n@attribute day DATE "yyyy-MM-dd"\n@attribute c {x,y}\n@data\n'
+                    "01/02/2024,x\n03/02/2024,y\n")
+    with pytest.raises(DataError, match="'day' matches its format 'yyyy-MM-dd'"):
+        load_dataset(path)
+    path.write_text("@relation r\n@attribute day DATE 'yyyy-ww'\n@attribute c {x,y}\n@data\n"
+                    "2024-01,x\n2024-02,y\n")
+    with pytest.raises(DataError, match="uses 'ww'"):
+        load_dataset(path)
+
+
 def test_a_table_of_only_its_target_is_refused(tmp_path):
     path = tmp_path / "series.arff"  # rmftsa_oldfaith: one numeric attribute
     path.write_text("@relation r\n@attribute c {x,y}\n@data\nx\ny\nx\n")

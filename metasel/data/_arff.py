@@ -45,11 +45,88 @@ def read_arff(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     text = _WEKA_RANGE.sub(r"\1", path.read_text(encoding="utf-8", errors="replace"))
     if not text.strip():
         raise DataError(f"The ARFF file {path} is empty.")
+    text, date_formats = _dates_as_strings(text)
     try:
         decoded = _decode(text)
     except arff.ArffException as error:
         decoded = _decode_lenient(text, path, error)
-    return _to_frame(decoded, path)
+    frame, nominal = _to_frame(decoded, path)
+    for position, java_format in date_formats.items():
+        name = frame.columns[position]
+        frame[name] = _parse_dates(frame[name], java_format, path, name)
+    return frame, nominal
+
+
+_DATA_LINE = re.compile(r"(?im)^\s*@data\b.*$")
+_ATTRIBUTE_LINE = re.compile(r"(?im)^\s*@attribute\s")
+# '@attribute name DATE [format]': Weka's date type, which liac-arff does not know
+_DATE_ATTRIBUTE = re.compile(
+    r"""(?i)^(\s*@attribute\s+(?:'[^']*'|"[^"]*"|\S+)\s+)date(?:\s+(?:'([^']*)'|"([^"]*)"|(\S+)))?\s*$""")
+# Java SimpleDateFormat letters -> strptime directives (longest runs first)
+_JAVA_DATE_FIELDS = {"yyyy": "%Y", "yy": "%y", "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%m",
+                     "dd": "%d", "d": "%d", "HH": "%H", "H": "%H", "hh": "%I", "h": "%I",
+                     "mm": "%M", "m": "%M", "ss": "%S", "s": "%S", "SSS": "%f", "a": "%p",
+                     "EEEE": "%A", "EEE": "%a", "Z": "%z", "z": "%Z", "XXX": "%z", "X": "%z"}
+_JAVA_DATE_TOKEN = re.compile(r"'[^']*'|([A-Za-z])\1*|[^A-Za-z']+")
+
+
+def _dates_as_strings(text: str) -> tuple[str, dict[int, str | None]]:
+    """The text with every DATE attribute declared STRING, and those attributes' positions
+    with their Java date formats (None: Weka's default, ISO 8601)."""
+    marker = _DATA_LINE.search(text)
+    header_end = marker.start() if marker else len(text)
+    lines = text[:header_end].split("\n")
+    formats: dict[int, str | None] = {}
+    position = -1
+    for i, line in enumerate(lines):
+        if not _ATTRIBUTE_LINE.match(line):
+            continue
+        position += 1
+        match = _DATE_ATTRIBUTE.match(line)
+        if match:
+            formats[position] = next((f for f in match.groups()[1:] if f is not None), None)
+            lines[i] = match.group(1) + "STRING"
+    return ("\n".join(lines) + text[header_end:] if formats else text), formats
+
+
+def _parse_dates(values: pd.Series, java_format: str | None, path: Path, name: str) -> pd.Series:
+    """A DATE attribute's text as datetimes (cleaning later turns them into seconds)."""
+    if java_format is None:
+        dates = pd.to_datetime(values, format="ISO8601", errors="coerce")
+    else:
+        dates = pd.to_datetime(values, format=_strptime_format(java_format, path, name),
+                               errors="coerce")
+        if re.search(r"(?<!y)yy(?!y)", java_format):  # Java's pivot: at most 20 years ahead
+            last = pd.Timestamp.now().year + 20
+            ahead = dates.dt.year > last
+            dates = dates.where(~ahead, dates - pd.DateOffset(years=100))
+            warnings.warn(f"{path.name}: two-digit years of '{name}' are read as Weka reads them "
+                          f"today, {last - 99}-{last}.", DataWarning, stacklevel=3)
+    present = values.notna().sum()
+    if present and dates.notna().sum() == 0:
+        raise DataError(f"The ARFF file {path}: no value of the DATE attribute '{name}' matches "
+                        f"its format {java_format or 'ISO 8601'!r} (first: {values.dropna().iloc[0]!r}).")
+    if dates.notna().sum() < present:
+        warnings.warn(f"{path.name}: {present - dates.notna().sum()} value(s) of the DATE "
+                      f"attribute '{name}' do not match its format and are missing.",
+                      DataWarning, stacklevel=3)
+    return dates
+
+
+def _strptime_format(java_format: str, path: Path, name: str) -> str:
+    out = []
+    for token in _JAVA_DATE_TOKEN.finditer(java_format):
+        text = token.group(0)
+        if text.startswith("'"):
+            out.append(text[1:-1].replace("%", "%%") or "'")
+        elif token.group(1):
+            if text not in _JAVA_DATE_FIELDS:
+                raise DataError(f"The ARFF file {path}: the DATE format {java_format!r} of "
+                                f"'{name}' uses {text!r}, which metasel cannot read.")
+            out.append(_JAVA_DATE_FIELDS[text])
+        else:
+            out.append(text.replace("%", "%%"))
+    return "".join(out)
 
 
 def _decode(text: str) -> dict:
@@ -75,8 +152,6 @@ def _decode_lenient(text: str, path: Path, error: arff.ArffException) -> dict:
     return decoded
 
 
-_DATA_LINE = re.compile(r"(?im)^\s*@data\b.*$")
-_ATTRIBUTE_LINE = re.compile(r"(?im)^\s*@attribute\s")
 _WEKA_SEPARATORS = re.compile(r"[,\s]+")
 
 

@@ -91,11 +91,12 @@ def _dates_as_strings(text: str) -> tuple[str, dict[int, str | None]]:
 
 def _parse_dates(values: pd.Series, java_format: str | None, path: Path, name: str) -> pd.Series:
     """A DATE attribute's text as datetimes (cleaning later turns them into seconds)."""
+    # UTC: a date without offset is read as UTC, as iso_date_seconds reads CSV dates
     if java_format is None:
-        dates = pd.to_datetime(values, format="ISO8601", errors="coerce")
+        dates = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
     else:
         dates = pd.to_datetime(values, format=_strptime_format(java_format, path, name),
-                               errors="coerce")
+                               errors="coerce", utc=True)
         if re.search(r"(?<!y)yy(?!y)", java_format):  # Java's pivot: at most 20 years ahead
             last = pd.Timestamp.now().year + 20
             ahead = dates.dt.year > last

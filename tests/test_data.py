@@ -51,6 +51,16 @@ def test_iso_date_text_becomes_seconds_not_an_identifier(tmp_path):
     assert "day" not in data.dropped_columns
 
 
+def test_iso_dates_with_and_without_offsets_in_one_column(tmp_path):
+    path = tmp_path / "stamps.csv"  # pandas alone reads the third as 2024-01-04 22:00 UTC
+    stamps = ["2024-01-01T00:00:00", "2024-01-02T14:00:00+02:00", "2024-01-05T00:00:00",
+              "2024-01-06T00:00:00Z"] * 5
+    pd.DataFrame({"at": stamps, "y": ["u", "v"] * 10}).to_csv(path, index=False)
+    seconds = load_dataset(path, target="y").X["at"]
+    days = (seconds - pd.Timestamp("2024-01-01", tz="UTC").timestamp()) / 86400
+    assert days.tolist()[:4] == [0, 1.5, 4, 5]
+
+
 def test_parquet_keeps_categoricals(tmp_path, mixed_frame):
     path = tmp_path / "t.parquet"
     mixed_frame.assign(city=mixed_frame["city"].astype("category")).to_parquet(path)
@@ -235,7 +245,7 @@ def test_arff_rows_are_split_as_weka_splits_them(tmp_path, rows, separators):
 
 
 @pytest.mark.parametrize(("declared", "values"), [
-    ("DATE", ["2024-01-01T00:00:00", "2024-01-02T12:00:00", "2024-01-05T00:00:00", "?"]),
+    ("DATE", ["2024-01-01T00:00:00", "2024-01-02T14:00:00+02:00", "2024-01-05T00:00:00", "?"]),
     ('DATE "yyyy-MM-dd"', ["2024-01-01", "2024-01-02", "2024-01-05", "?"]),
     ("Date M/d/yyyy", ["1/01/2024", "1/2/2024", "1/05/2024", "?"]),  # rmftsa_mtwashnh6597
     ("DATE 'dd.MM.yyyy HH:mm'", ["'01.01.2024 00:00'", "'02.01.2024 12:00'", "'05.01.2024 00:00'", "?"]),

@@ -13,7 +13,7 @@ import arff
 import numpy as np
 import pandas as pd
 
-from metasel.data._clean import DataWarning, binarize_at_mean, from_frame
+from metasel.data._clean import DataWarning, binarize_at_mean, from_frame, iso_dates
 from metasel.data._dataset import Dataset
 from metasel.exceptions import DataError, MetaselError, SourceNotFoundError
 
@@ -91,9 +91,9 @@ def _dates_as_strings(text: str) -> tuple[str, dict[int, str | None]]:
 
 def _parse_dates(values: pd.Series, java_format: str | None, path: Path, name: str) -> pd.Series:
     """A DATE attribute's text as datetimes (cleaning later turns them into seconds)."""
-    # UTC: a date without offset is read as UTC, as iso_date_seconds reads CSV dates
+    # UTC: a date without offset is read as UTC, as CSV dates are
     if java_format is None:
-        dates = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        dates = iso_dates(values)
     else:
         dates = pd.to_datetime(values, format=_strptime_format(java_format, path, name),
                                errors="coerce", utc=True)

@@ -256,16 +256,26 @@ def iso_date_seconds(text: pd.Series) -> pd.Series | None:
     As text, a date column of a CSV would be a category with a level per day, or be dropped
     as an identifier."""
     present = text.dropna()
-    if present.empty or _iso_dates(present.head(20)).notna().mean() < NUMERIC_TEXT_SHARE:
+    if present.empty or iso_dates(present.head(20)).notna().mean() < NUMERIC_TEXT_SHARE:
         return None  # the cheap look at 20 values spares a category column the full parse
-    dates = _iso_dates(text)
+    dates = iso_dates(text)
     if dates.notna().sum() < NUMERIC_TEXT_SHARE * len(present):
         return None
     return temporal_seconds(dates)
 
 
-def _iso_dates(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+def iso_dates(values: pd.Series) -> pd.Series:
+    """ISO 8601 text as UTC datetimes (a value without offset is UTC; unparsed: NaT).
+
+    Values with and without an offset are parsed apart: in one call pandas (2.3) reads a
+    plain value that follows an offset one with that offset."""
+    has_offset = values.astype("string").str.strip().str.contains(
+        r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).to_numpy(dtype=bool)
+    dates = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    for part in (has_offset, ~has_offset):
+        if part.any():
+            dates[part] = pd.to_datetime(values[part], format="ISO8601", errors="coerce", utc=True)
+    return dates
 
 
 def _unusable(column: pd.Series, n_rows: int) -> str | None:

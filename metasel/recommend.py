@@ -161,9 +161,9 @@ def recommend_within(dataset: Dataset, model: MetaModel, seconds: float, *, top:
     still beats the single best learner (leave-one-group-out, ``benchmarks/meta_lodo.py
     --without-landmarkers``: closed gap 0.20 on roc_auc, 0.17 on accuracy, against 0.14 and
     0.25 with them), so when they would not finish in time the meta-model ranks without
-    them (it imputes them) rather than not at all. The ranking
-    is not cut: its cost does not grow with the data (about 0.2 s), but the first one in a
-    process under load outlasted 0.5 s, and cutting it threw the whole plan away.
+    them (it imputes them) rather than not at all. The ranking is not cut: its cost does
+    not grow with the data (about 0.2 s), but the first one in a process under load
+    outlasted 0.5 s, and cutting it threw the whole plan away.
     """
     deadline = Deadline(seconds)
     reserve = max(RANKING_SHARE * seconds, RANKING_MIN_S)

@@ -62,7 +62,7 @@ _ATTRIBUTE_LINE = re.compile(r"(?im)^\s*@attribute\s")
 # '@attribute name DATE [format]': Weka's date type, which liac-arff does not know
 _DATE_ATTRIBUTE = re.compile(
     r"""(?i)^(\s*@attribute\s+(?:'[^']*'|"[^"]*"|\S+)\s+)date(?:\s+(?:'([^']*)'|"([^"]*)"|(\S+)))?\s*$""")
-# Java SimpleDateFormat letters -> strptime directives (longest runs first)
+# Java SimpleDateFormat fields (a run of one letter) -> strptime directives
 _JAVA_DATE_FIELDS = {"yyyy": "%Y", "yy": "%y", "MMMM": "%B", "MMM": "%b", "MM": "%m", "M": "%m",
                      "dd": "%d", "d": "%d", "HH": "%H", "H": "%H", "hh": "%I", "h": "%I",
                      "mm": "%M", "m": "%M", "ss": "%S", "s": "%S", "SSS": "%f", "a": "%p",
@@ -103,12 +103,12 @@ def _parse_dates(values: pd.Series, java_format: str | None, path: Path, name: s
             dates = dates.where(~ahead, dates - pd.DateOffset(years=100))
             warnings.warn(f"{path.name}: two-digit years of '{name}' are read as Weka reads them "
                           f"today, {last - 99}-{last}.", DataWarning, stacklevel=3)
-    present = values.notna().sum()
-    if present and dates.notna().sum() == 0:
+    present, parsed = int(values.notna().sum()), int(dates.notna().sum())
+    if present and not parsed:
         raise DataError(f"The ARFF file {path}: no value of the DATE attribute '{name}' matches "
                         f"its format {java_format or 'ISO 8601'!r} (first: {values.dropna().iloc[0]!r}).")
-    if dates.notna().sum() < present:
-        warnings.warn(f"{path.name}: {present - dates.notna().sum()} value(s) of the DATE "
+    if parsed < present:
+        warnings.warn(f"{path.name}: {present - parsed} value(s) of the DATE "
                       f"attribute '{name}' do not match its format and are missing.",
                       DataWarning, stacklevel=3)
     return dates

@@ -264,11 +264,11 @@ def test_arff_date_attributes_become_seconds(tmp_path, declared, values):
 def test_arff_two_digit_years_are_read_as_weka_reads_them(tmp_path):
     path = tmp_path / "djdc.arff"  # djdc0093, spdc2693: 'DATE yyMMdd'
     path.write_text("@relation r\n@attribute date DATE yyMMdd\n@attribute c {x,y}\n@data\n"
-                    "491231,x\n500103,y\n991230,x\n000104,y\n")
+                    "681231,x\n690103,y\n991230,x\n000104,y\n")
     with pytest.warns(DataWarning, match="two-digit years"):
         data = load_dataset(path)
     years = pd.to_datetime(data.X["date"], unit="s").dt.year.tolist()
-    assert years == [1949, 1950, 1999, 2000]  # strptime alone reads 49 as 2049
+    assert years == [1968, 1969, 1999, 2000]  # strptime alone reads 68 as 2068
 
 
 def test_an_arff_date_that_does_not_match_its_format_is_refused(tmp_path):

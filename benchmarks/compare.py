@@ -7,7 +7,9 @@
     python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME   # efficiency.md
     python benchmarks/compare.py --efficiency --seeds 0 1 --reference      # its yardstick
 
-Held-out data: local ARFF sets (../shared/datasets/arff/classification). The meta-model used
+Held-out data: local ARFF sets (../shared/datasets/arff/classification; a name with a folder,
+such as ``regression/fried``, is a file under ../shared/datasets/arff, its numeric target
+split at the mean as ``--numeric-target binarize`` does). The meta-model used
 by MetaSelClassifier is trained on the default KB *without* the groups of these datasets
 (every variant of a benchmark dataset is out), and the script checks that no group of the
 benchmark is in its training set; compare.md lists the excluded groups.
@@ -88,11 +90,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
     import metasel.estimator  # noqa: F401 - imported before the clock starts, for every method
-    from metasel.data import load_dataset
 
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
-    dataset = load_dataset(ARFF / f"{job['dataset']}.arff")
+    dataset = load_benchmark_dataset(job["dataset"])
     y = dataset.y.cat.codes.to_numpy()
     X_train, X_test, y_train, y_test = train_test_split(
         dataset.X, y, test_size=0.25, stratify=y, random_state=job["seed"])
@@ -215,14 +216,22 @@ def _random_forest_default(X, y, job):
     return _default("random_forest", X, y, job)
 
 
+def load_benchmark_dataset(name: str):
+    """A classification set by name, or ``folder/name`` under the ARFF root (binarised)."""
+    from metasel.data import load_dataset
+
+    if "/" in name:
+        return load_dataset(ARFF.parent / f"{name}.arff", numeric_target="binarize")
+    return load_dataset(ARFF / f"{name}.arff")
+
+
 # ------------------------------------------------------------------ held-out meta-model
 def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]:
     """A roc_auc meta-model trained without the benchmark datasets' groups; its folder."""
-    from metasel.data import load_dataset
     from metasel.kb import KnowledgeBase
     from metasel.meta import MetaModel
 
-    groups = sorted({load_dataset(ARFF / f"{d}.arff").group for d in datasets})
+    groups = sorted({load_benchmark_dataset(d).group for d in datasets})
     kb = KnowledgeBase.default()
     keep_ids = kb.datasets.loc[~kb.datasets["group"].isin(groups), "dataset_id"]
     held_out = kb.datasets.loc[kb.datasets["group"].isin(groups), "dataset_id"].tolist()

@@ -227,3 +227,55 @@ def test_an_anytime_ensemble_with_time_to_spare_is_the_library_model(name):
     assert grown_params(chunked) == {} and not grew_too_little(chunked)
     assert chunked[-1].n_grown_ == 30
     np.testing.assert_allclose(chunked.predict_proba(X), plain.predict_proba(X))
+
+
+def test_an_anytime_mlp_with_time_to_spare_is_the_library_model():
+    """Trained epoch by epoch under a far stop time, the MLP is the plain fit: the same
+    weights to the last digit, and the same epoch where it converges."""
+    X, y = _mixed_table(3)
+    for config in ({"max_iter": 30}, {"width": 16, "learning_rate_init": 0.05}):
+        plain = get_learner("mlp").build(config, random_state=0).fit(X, y)
+        with grow_until(time.monotonic() + 60):
+            epochwise = get_learner("mlp").build(config, random_state=0).fit(X, y)
+        assert grown_params(epochwise) == {} and not grew_too_little(epochwise)
+        assert epochwise[-1].n_iter_ == plain[-1].n_iter_
+        np.testing.assert_array_equal(epochwise.predict_proba(X), plain.predict_proba(X))
+    assert plain[-1].n_iter_ < 200, "the second configuration must converge before max_iter"
+
+
+def test_an_anytime_mlp_told_to_stop_keeps_the_epochs_it_trained():
+    """A wide MLP that cannot train 200 epochs in time ends in time with the epochs it
+    trained, which its refit repeats (``max_iter``); its parameters are unchanged."""
+    X, y = _mixed_table(3, n_rows=4000)
+    config = {"n_layers": 3, "width": 512}
+    pipeline = get_learner("mlp").build(config, random_state=0)
+    before = pipeline[-1].get_params()
+    tic = time.monotonic()
+    with grow_until(tic + 0.4):
+        pipeline.fit(X, y)
+    assert time.monotonic() - tic < 2.0
+    grown = grown_params(pipeline)
+    assert set(grown) == {"max_iter"} and 1 <= grown["max_iter"] < 200
+    # 4,000 rows are 20 Adam updates an epoch: 50 epochs make a fair sample
+    assert grew_too_little(pipeline) == (grown["max_iter"] < 50)
+    assert pipeline[-1].get_params() == before, "fit must not change parameters"
+    proba = pipeline.predict_proba(X.iloc[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    refit = get_learner("mlp").build({**config, **grown}, random_state=0).fit(X.iloc[:500], y[:500])
+    assert refit[-1].n_iter_ <= grown["max_iter"]
+
+
+def test_configuration_ids_are_those_the_shipped_kb_recorded():
+    """Default and sampled configurations keep the ids the shipped KB stored them under, so
+    a resumed build (``--configs 30``) adds configurations instead of redoing them; a
+    fixed setting (an MLP's epochs) enters a configuration only where given."""
+    from metasel.kb import KnowledgeBase
+    from metasel.kb._build import sampled_configs
+
+    stored = KnowledgeBase.default("kb").evaluations.groupby("learner")["config_id"].agg(set)
+    for name in ALL:
+        ids = {config_id(default_config(name))}
+        ids |= {config_id({"learner": name, "params": p}) for p in sampled_configs(name, 3)}
+        assert ids <= stored[name], name
+    grown = get_learner("mlp").complete({"max_iter": 21})
+    assert grown["max_iter"] == 21 and "max_iter" not in get_learner("mlp").default_params()

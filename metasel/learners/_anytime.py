@@ -1,13 +1,14 @@
-"""Anytime tree ensembles: a fit told when to stop keeps the trees it has grown by then.
+"""Anytime learners: a fit told when to stop keeps what it has learned by then.
 
 Under a time budget a trial that overruns is cut and loses everything; on a 10,000-row
 table one recommended 300-tree forest could take most of a 10 s budget and leave the fit
 with a probe model. A search sets a stop time around a fit (:func:`grow_until`, per
 thread: folds run in threads); the ensembles below then grow their members chunk by chunk
-(scikit-learn's ``warm_start``) or round by round (a LightGBM callback) and stop when the
-next chunk would end past it. ``n_grown_`` is the number of members fitted and
-``stopped_for_time_`` says whether the stop time, not the configuration, ended the fit.
-Without a stop time (refits, KB builds, a user's own fit) they are the library's models.
+(scikit-learn's ``warm_start``) or round by round (a LightGBM callback), and the MLP trains
+epoch by epoch, and each stops when the next step would end past it. ``n_grown_`` is the
+number of members (epochs) fitted and ``stopped_for_time_`` says whether the stop time, not
+the configuration, ended the fit. Without a stop time (refits, KB builds, a user's own fit)
+they are the library's models.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -26,6 +28,8 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
 from sklearn.utils.class_weight import compute_sample_weight
 from threadpoolctl import threadpool_limits
 
@@ -35,6 +39,10 @@ CHUNK_SHARE = 0.1
 #: an ensemble stopped for time with fewer members than this share of its size is treated
 #: as a fit that did not finish
 MIN_GROWN_SHARE = 0.25
+#: an MLP stopped for time is a fair sample once Adam has made this many updates (or it
+#: reached MIN_GROWN_SHARE of its epochs): on 13,000 rows of letter, 20 epochs (1,300
+#: updates) scored 0.995 ROC AUC against 0.9993 for 200, while a small table needs its epochs
+MIN_MLP_UPDATES = 1000
 _local = threading.local()
 
 
@@ -97,8 +105,10 @@ def grew_too_little(model: Any) -> bool:
     then it is no fair sample of any configuration worth scoring (nursery at 30 s: an HGB
     grown to 1 of its 21 rounds scored 0.82 and taught the sampler that HGB was bad)."""
     final = _final_step(model)
-    return (getattr(final, "stopped_for_time_", False)
-            and final.n_grown_ < MIN_GROWN_SHARE * getattr(final, final.size_param))
+    if not getattr(final, "stopped_for_time_", False):
+        return False
+    least = getattr(final, "min_grown_", MIN_GROWN_SHARE * getattr(final, final.size_param))
+    return final.n_grown_ < least
 
 
 def _final_step(model: Any) -> Any:
@@ -218,3 +228,42 @@ class AnytimeLightGBM(LGBMClassifier):
     def predict_proba(self, X, *args: Any, **kwargs: Any):  # noqa: N803
         with _native_call():
             return super().predict_proba(X, *args, **kwargs)
+
+
+class AnytimeMLP(MLPClassifier):
+    """scikit-learn's MLP, anytime under :func:`grow_until`: the end of each epoch asks
+    whether the next one, at the pace of the last, would end past the stop time, and if so
+    ends training as a plain fit ends on convergence, so the epochs it trained are exactly
+    those of a plain fit with ``max_iter`` set to their number. Letter (13,000 rows): 200
+    epochs take 20 s, and an MLP trial of a 5 s fit was cut with nothing to show."""
+
+    size_param = "max_iter"
+
+    def fit(self, X, y):  # noqa: N803
+        self._stop_at, self._epoch_ended = _stop_at(), time.monotonic()
+        self.stopped_for_time_ = False
+        try:
+            with warnings.catch_warnings():
+                if self._stop_at is not None:  # stopped for time is not "not converged"
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                super().fit(X, y)
+        finally:
+            del self._stop_at, self._epoch_ended
+        self.n_grown_ = int(self.n_iter_)
+        updates_per_epoch = math.ceil(len(y) / (min(200, len(y)) if self.batch_size == "auto"
+                                                 else self.batch_size))
+        self.min_grown_ = min(MIN_GROWN_SHARE * self.max_iter,
+                              math.ceil(MIN_MLP_UPDATES / updates_per_epoch))
+        return self
+
+    def _update_no_improvement_count(self, *args: Any, **kwargs: Any) -> None:
+        # scikit-learn calls this at the end of every epoch, and stops (Adam) once the count
+        # passes n_iter_no_change: the one place an epoch loop can be ended from outside
+        super()._update_no_improvement_count(*args, **kwargs)
+        if self._stop_at is None:
+            return
+        now = time.monotonic()
+        pace, self._epoch_ended = now - self._epoch_ended, now
+        if now + pace > self._stop_at and self.n_iter_ < self.max_iter:
+            self.stopped_for_time_ = True
+            self._no_improvement_count = self.n_iter_no_change + 1

@@ -24,9 +24,12 @@ class Learner:
     """One zoo entry: a model, the preprocessing it needs and its search space.
 
     ``space`` declares every tunable parameter with its library default, so
-    ``default_params()`` is the library's own configuration. ``make_estimator(params,
-    random_state)`` receives complete params (defaults filled in). ``max_rows`` marks
-    learners whose cost grows too fast with n (kernel SVM): callers skip them above it.
+    ``default_params()`` is the library's own configuration. ``fixed`` declares settings a
+    configuration may carry but the search never varies: an anytime fit's reached size
+    (an MLP's epochs), kept only where given, so that configuration ids do not change.
+    ``make_estimator(params, random_state)`` receives complete params (defaults filled in,
+    fixed ones too). ``max_rows`` marks learners whose cost grows too fast with n (kernel
+    SVM): callers skip them above it.
     """
 
     name: str
@@ -35,11 +38,12 @@ class Learner:
     encoding: Encoding
     description: str
     max_rows: int | None = None
+    fixed: tuple[Param, ...] = ()
 
     @property
     def param_names(self) -> frozenset[str]:
         """Every parameter name a configuration of this learner may contain."""
-        return frozenset(p.name for p in self.space)
+        return frozenset(p.name for p in (*self.space, *self.fixed))
 
     def default_params(self) -> dict[str, Any]:
         """The library-default configuration (plain JSON values)."""
@@ -58,12 +62,13 @@ class Learner:
                 f"{sorted(self.param_names)}; got unknown {unknown}. Remove them or pick the "
                 "learner they belong to."
             )
-        return complete_values(self.space, params)
+        given = {p.name: params[p.name] for p in self.fixed if p.name in params}
+        return {**complete_values(self.space, params), **given}
 
     def build(self, params: Mapping[str, Any] | None = None, *,
               random_state: int | None = None) -> Pipeline:
         """An unfitted pipeline (preprocessing + model) for ``params``."""
-        full = self.complete(params or {})
+        full = {**default_values(self.fixed), **self.complete(params or {})}
         try:
             model = self.make_estimator(full, random_state)
         except (TypeError, ValueError) as error:

@@ -12,7 +12,6 @@ from typing import Any
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
 from sklearn.svm import SVC, LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
@@ -20,6 +19,7 @@ from metasel.learners._anytime import (
     AnytimeExtraTrees,
     AnytimeHistGradientBoosting,
     AnytimeLightGBM,
+    AnytimeMLP,
     AnytimeRandomForest,
 )
 from metasel.learners._base import Learner
@@ -97,11 +97,11 @@ def _knn(p: Params, random_state: int | None) -> KNeighborsClassifier:
     return KNeighborsClassifier(n_neighbors=p["n_neighbors"], weights=p["weights"], p=p["p"])
 
 
-def _mlp(p: Params, random_state: int | None) -> MLPClassifier:
-    return MLPClassifier(
+def _mlp(p: Params, random_state: int | None) -> AnytimeMLP:
+    return AnytimeMLP(
         hidden_layer_sizes=(p["width"],) * p["n_layers"], activation=p["activation"],
         alpha=p["alpha"], learning_rate_init=p["learning_rate_init"],
-        random_state=random_state,
+        max_iter=p["max_iter"], random_state=random_state,
     )
 
 
@@ -167,7 +167,10 @@ _ENTRIES: tuple[Learner, ...] = (
         Cat("activation", ["relu", "tanh"], "relu"),
         Float("alpha", 1e-7, 1.0, 1e-4, log=True),
         Float("learning_rate_init", 1e-4, 0.1, 1e-3, log=True),
-    ), _mlp, "onehot", "multi-layer perceptron (adam)"),
+    ), _mlp, "onehot", "multi-layer perceptron (adam)",
+        # not searched: the epochs a trial stopped for time reached travel to its refit here,
+        # as a grown forest's size does in n_estimators
+        fixed=(Int("max_iter", 1, 10_000, 200),)),
     Learner("gaussian_nb", (
         Float("var_smoothing", 1e-12, 1e-1, 1e-9, log=True),
     ), _gaussian_nb, "onehot", "Gaussian naive Bayes"),

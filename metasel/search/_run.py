@@ -122,7 +122,8 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
                        n_jobs=settings.n_jobs, progress=settings.progress,
                        reserve=lambda found: _reserve(found, settings, train_share, deadline),
-                       partial=_owns_resampling(settings.cv))
+                       partial=_owns_resampling(settings.cv),
+                       probe_costs={r.learner: r.duration for r in probes.records if r.rung == 0})
     model, kind, members = _final_model(result, probes, X, y, settings, deadline, train_share)
     best = result.best
     return SearchOutcome(

@@ -239,14 +239,14 @@ class AnytimeMLP(MLPClassifier):
 
     size_param = "max_iter"
 
-    def fit(self, X, y):  # noqa: N803
+    def fit(self, X, y, **fit_params: Any):  # noqa: N803 - sample_weight from scikit-learn 1.7
         self._stop_at, self._epoch_ended = _stop_at(), time.monotonic()
         self.stopped_for_time_ = False
         try:
             with warnings.catch_warnings():
                 if self._stop_at is not None:  # stopped for time is not "not converged"
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                super().fit(X, y)
+                super().fit(X, y, **fit_params)
         finally:
             del self._stop_at, self._epoch_ended
         self.n_grown_ = int(self.n_iter_)

@@ -62,3 +62,35 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
                                "--out", str(tmp_path)])
     compare.run_all(args)
     assert held_out == [list(compare.DATASETS)]
+
+
+def test_outer_split_is_the_stratified_split_and_trains_on_single_row_classes(compare):
+    from sklearn.model_selection import train_test_split
+
+    y = np.repeat([0, 1, 2], [30, 12, 6])
+    train, test = compare.outer_split(y, seed=3)
+    rows = np.arange(len(y))
+    want_train, want_test = train_test_split(rows, test_size=0.25, stratify=y, random_state=3)
+    assert np.array_equal(train, want_train) and np.array_equal(test, want_test)
+
+    y = np.append(y, 3)  # a class with one row cannot be split: it is only trained on
+    train, test = compare.outer_split(y, seed=3)
+    assert len(y) - 1 in train and len(y) - 1 not in test
+    assert sorted(np.concatenate([train, test])) == list(range(len(y)))
+    assert set(y[test]) == {0, 1, 2}
+
+
+def test_multiclass_auc_is_sklearns_ovr_and_skips_classes_missing_from_the_test_part(compare):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    proba = rng.dirichlet(np.ones(3), size=len(y))
+    scores = compare._scores(y, proba, proba.argmax(axis=1), n_classes=3)
+    assert scores["roc_auc"] == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
+
+    proba4 = np.column_stack([proba, rng.uniform(0, 0.1, len(y))])  # class 3 never in test
+    scores = compare._scores(y, proba4, proba4.argmax(axis=1), n_classes=4)
+    normalised = proba4 / proba4.sum(axis=1, keepdims=True)
+    expected = np.mean([roc_auc_score(y == k, normalised[:, k]) for k in range(3)])
+    assert scores["roc_auc"] == pytest.approx(expected)

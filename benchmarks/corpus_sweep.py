@@ -60,11 +60,13 @@ def run_sweep(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in datasets:
             jobs = [{"dataset": name, "method": m, "budget": args.budget if m == "metasel" else 0,
-                     "seed": 0} for m in METHODS]
+                     "seed": 0} for m in args.methods]
             jobs = [j for j in jobs if tuple(j[k] for k in KEY) not in done]
             if not jobs:
                 continue
             try:
+                if args.max_rows and len(compare.load_benchmark_dataset(name).y) > args.max_rows:
+                    continue
                 meta_path, _ = compare.holdout_meta_model([name], Path(tmp) / "meta")
             except Exception as error:  # noqa: BLE001 - a table metasel refuses is a row
                 _refused(csv, jobs, error)
@@ -80,21 +82,55 @@ def _refused(csv: Path, jobs: list[dict], error: Exception) -> None:
 
 
 def outcome(row: pd.Series) -> str:
-    """refused (metasel would not load the table) / failed / ok."""
+    """refused (metasel would not load the table) / failed / AUC undefined (a test part of
+    one class: a tiny table) / ok."""
     error = row["error"] if isinstance(row["error"], str) else ""
     if error.startswith("refused"):
         return "refused"
-    return "failed" if error or pd.isna(row["roc_auc"]) else "ok"
+    if error:
+        return "failed"
+    return "AUC undefined" if pd.isna(row["roc_auc"]) else "ok"
 
 
-def write_report(out: Path, budget: int) -> None:
-    """sweep.md and sweep_fit_time.png from sweep.csv."""
+def read_sweep(out: Path) -> pd.DataFrame:
     df = pd.read_csv(out / "sweep.csv")
-    df["outcome"] = df.apply(outcome, axis=1)
+    return df.assign(outcome=df.apply(outcome, axis=1))
+
+
+def versus(out: Path, other: Path) -> list[str]:
+    """Markdown lines: this run's MetaSel rows against another run's, dataset by dataset
+    (a before/after of a code change)."""
+    def metasel(path: Path) -> pd.DataFrame:
+        df = read_sweep(path)
+        return df[df["method"] == "metasel"].set_index("dataset")
+
+    pair = metasel(out).join(metasel(other), rsuffix="_other", how="inner")
+    pair = pair[(pair["outcome"] == "ok") & (pair["outcome_other"] == "ok")]
+    diff = pair["roc_auc"] - pair["roc_auc_other"]
+    small = pair["n_rows"] < 300
+    tie = compare.TIE
+    rows = [{"datasets": label, "n": int(mask.sum()),
+             "roc_auc": pair.loc[mask, "roc_auc"].mean(),
+             "roc_auc_other": pair.loc[mask, "roc_auc_other"].mean(),
+             "w/t/l": f"{(diff[mask] > tie).sum()}/{(diff[mask].abs() <= tie).sum()}/"
+                      f"{(diff[mask] < -tie).sum()}",
+             "trials": pair.loc[mask, "n_trials"].mean(),
+             "trials_other": pair.loc[mask, "n_trials_other"].mean()}
+            for label, mask in (("all", diff.notna()), ("< 300 rows", small),
+                                (">= 300 rows", ~small))]
+    return [f"## Against `{other}`", "",
+            f"MetaSel's test ROC AUC here vs there on the same datasets and splits (w/t/l: "
+            f"this run's wins/ties/losses, tie < {tie}; `trials`: mean trials per fit).", "",
+            compare._markdown(pd.DataFrame(rows)), ""]
+
+
+def write_report(out: Path, budget: int, other: Path | None = None) -> None:
+    """sweep.md and sweep_fit_time.png from sweep.csv."""
+    df = read_sweep(out)
     warm = df[df["method"] == "metasel"].set_index("dataset")
     default = df[df["method"] == "lightgbm_default"].set_index("dataset")
     limit = budget + FIT_MARGIN_S + FIT_MARGIN_SHARE * budget
-    fitted = warm[warm["outcome"].isin(["ok", "failed"])]
+    fitted = warm[warm["fit_time"].notna()]
     over = fitted[fitted["fit_time"] > limit]
     both = warm.join(default[["roc_auc", "outcome"]], rsuffix="_default", how="inner")
     both = both[(both["outcome"] == "ok") & (both["outcome_default"] == "ok")]
@@ -128,6 +164,8 @@ def write_report(out: Path, budget: int) -> None:
         lines += ["## Not scored", "", compare._markdown(
             problems.reset_index()[["dataset", "outcome", "n_rows", "error"]].assign(
                 error=lambda f: f["error"].astype(str).str.slice(0, 160))), ""]
+    if other is not None:
+        lines += versus(out, other)
     (out / "sweep.md").write_text("\n".join(lines))
     _plot(fitted, limit, budget, out)
 
@@ -164,6 +202,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--every", type=int, default=EVERY,
                         help=f"take every N-th table of {SAMPLED_FOLDER}")
     parser.add_argument("--datasets", nargs="+", help="folder/name under the ARFF root")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--max-rows", type=int, help="only tables with at most this many rows")
+    parser.add_argument("--versus", type=Path,
+                        help="another sweep's folder: add a before/after table of MetaSel")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--report-only", action="store_true")
     return parser.parse_args(argv)
@@ -175,7 +217,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         run_sweep(args)
-    write_report(args.out, args.budget)
+    write_report(args.out, args.budget, args.versus)
 
 
 if __name__ == "__main__":

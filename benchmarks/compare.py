@@ -466,9 +466,13 @@ def summary(full: pd.DataFrame, metric: str) -> pd.DataFrame:
             diff = table["metasel"] - table[method]
             rows.append({"budget": budget, "method": method, "n": len(table),
                          f"mean_{metric}": table[method].mean(), "mean_rank": ranks[method].mean(),
-                         "metasel_w/t/l": "" if method == "metasel" else
-                         f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"})
+                         "metasel_w/t/l": "" if method == "metasel" else wins_ties_losses(diff)})
     return pd.DataFrame(rows).sort_values(["budget", "mean_rank"])
+
+
+def wins_ties_losses(diff: pd.Series) -> str:
+    """``"w/t/l"`` of score differences (MetaSel minus a rival), ties within TIE."""
+    return f"{(diff > TIE).sum()}/{(diff.abs() <= TIE).sum()}/{(diff < -TIE).sum()}"
 
 
 def warm_start_efficiency(df: pd.DataFrame) -> pd.DataFrame:

@@ -31,12 +31,9 @@ import compare  # noqa: E402 - the benchmark runner shared with compare.py
 from metasel.estimator import FIT_MARGIN_S, FIT_MARGIN_SHARE  # noqa: E402
 
 OUT = compare.RESULTS / "corpus_sweep"
-KEY = ["dataset", "method", "budget", "seed"]
 #: statlib/numeric holds 927 small regression tables of one collection: a sample suffices
 SAMPLED_FOLDER, EVERY = "statlib/numeric", 20
 METHODS = ("metasel", "lightgbm_default")
-
-logger = logging.getLogger("corpus_sweep")
 
 
 def corpus_datasets(every: int) -> list[str]:
@@ -54,14 +51,14 @@ def corpus_datasets(every: int) -> list[str]:
 
 def run_sweep(args: argparse.Namespace) -> None:
     csv = args.out / "sweep.csv"
-    done = compare._done(csv, KEY)
+    done = compare._done(csv, compare.KEY)
     datasets = args.datasets or corpus_datasets(args.every)
     print(f"{len(datasets)} datasets; rows already in {csv} are skipped", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in datasets:
             jobs = [{"dataset": name, "method": m, "budget": args.budget if m == "metasel" else 0,
                      "seed": 0} for m in args.methods]
-            jobs = [j for j in jobs if tuple(j[k] for k in KEY) not in done]
+            jobs = [j for j in jobs if tuple(j[k] for k in compare.KEY) not in done]
             if not jobs:
                 continue
             try:
@@ -71,7 +68,7 @@ def run_sweep(args: argparse.Namespace) -> None:
             except Exception as error:  # noqa: BLE001 - a table metasel refuses is a row
                 _refused(csv, jobs, error)
                 continue
-            compare._run_jobs(jobs, meta_path, csv, KEY, compare.COLUMNS)
+            compare._run_jobs(jobs, meta_path, csv, compare.KEY, compare.COLUMNS)
 
 
 def _refused(csv: Path, jobs: list[dict], error: Exception) -> None:
@@ -82,13 +79,14 @@ def _refused(csv: Path, jobs: list[dict], error: Exception) -> None:
 
 
 def outcome(row: pd.Series) -> str:
-    """refused (metasel would not load the table) / failed / AUC undefined (a test part of
-    one class: a tiny table) / ok."""
+    """refused (metasel would not load the table) / no outer split (too few rows per class;
+    the error came before any fit) / failed / AUC undefined (a test part of one class: a tiny
+    table) / ok."""
     error = row["error"] if isinstance(row["error"], str) else ""
     if error.startswith("refused"):
         return "refused"
     if error:
-        return "failed"
+        return "no outer split" if pd.isna(row["fit_time"]) else "failed"
     return "AUC undefined" if pd.isna(row["roc_auc"]) else "ok"
 
 
@@ -112,8 +110,7 @@ def versus(out: Path, other: Path) -> list[str]:
     rows = [{"datasets": label, "n": int(mask.sum()),
              "roc_auc": pair.loc[mask, "roc_auc"].mean(),
              "roc_auc_other": pair.loc[mask, "roc_auc_other"].mean(),
-             "w/t/l": f"{(diff[mask] > tie).sum()}/{(diff[mask].abs() <= tie).sum()}/"
-                      f"{(diff[mask] < -tie).sum()}",
+             "w/t/l": compare.wins_ties_losses(diff[mask]),
              "trials": pair.loc[mask, "n_trials"].mean(),
              "trials_other": pair.loc[mask, "n_trials_other"].mean()}
             for label, mask in (("all", diff.notna()), ("< 300 rows", small),
@@ -154,7 +151,7 @@ def write_report(out: Path, budget: int, other: Path | None = None) -> None:
         "",
         f"Mean {both['roc_auc'].mean():.4f} vs {both['roc_auc_default'].mean():.4f}; "
         f"median difference {diff.median():+.4f}; MetaSel wins/ties/losses "
-        f"{(diff > tie).sum()}/{(diff.abs() <= tie).sum()}/{(diff < -tie).sum()} (tie < {tie}).",
+        f"{compare.wins_ties_losses(diff)} (tie < {tie}).",
         "", "Largest losses:", "",
         compare._markdown(_cases(both, diff[diff < -tie].nsmallest(10).index)), "",
         "Largest wins:", "", compare._markdown(_cases(both, diff[diff > tie].nlargest(5).index)),
@@ -188,7 +185,7 @@ def _plot(fitted: pd.DataFrame, limit: float, budget: int, out: Path) -> None:
     ax.scatter(cells, fitted["fit_time"], s=12, alpha=0.7)
     ax.axhline(budget, color="grey", linestyle=":", label=f"budget {budget} s")
     ax.axhline(limit, color="red", linestyle="--", label=f"documented limit {limit:.2f} s")
-    ax.set(xscale="log", xlabel="training table cells (rows x features)",
+    ax.set(xscale="log", xlabel="table cells (rows x features)",
            ylabel="fit wall time (s)", title="MetaSelClassifier fit time across the corpus")
     ax.legend(fontsize=8)
     fig.tight_layout()

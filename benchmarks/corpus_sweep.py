@@ -121,8 +121,8 @@ def versus(out: Path, other: Path) -> list[str]:
             compare._markdown(pd.DataFrame(rows)), ""]
 
 
-def write_report(out: Path, budget: int, other: Path | None = None) -> None:
-    """sweep.md and sweep_fit_time.png from sweep.csv."""
+def write_report(out: Path, budget: int, command: str, other: Path | None = None) -> None:
+    """sweep.md and sweep_fit_time.png from sweep.csv; ``command`` is the run's command line."""
     df = read_sweep(out)
     warm = df[df["method"] == "metasel"].set_index("dataset")
     default = df[df["method"] == "lightgbm_default"].set_index("dataset")
@@ -135,9 +135,8 @@ def write_report(out: Path, budget: int, other: Path | None = None) -> None:
     tie = compare.TIE
     lines = [
         "# MetaSelClassifier across the ARFF corpus", "",
-        f"Command: `python benchmarks/corpus_sweep.py --budget {budget}` (one fresh process per "
-        "fit, n_jobs=1, seed 0, outer 75/25 stratified split; every dataset scored by a "
-        "meta-model retrained without its group). Numeric targets split at their mean.", "",
+        f"Command: `{command}` (one fresh process per fit, n_jobs=1, seed 0, outer 75/25 "
+        "stratified split; every dataset scored by a meta-model retrained without its group). Numeric targets split at their mean.", "",
         f"Datasets: {len(warm)}. Outcomes of `MetaSelClassifier(time_budget={budget})`: "
         + ", ".join(f"{k} {v}" for k, v in warm["outcome"].value_counts().items()) + ".", "",
         "## Time", "",
@@ -146,16 +145,18 @@ def write_report(out: Path, budget: int, other: Path | None = None) -> None:
         f"95th percentile {fitted['fit_time'].quantile(0.95):.2f} s, "
         f"max {fitted['fit_time'].max():.2f} s; **{len(over)} over the limit**"
         + (f" ({', '.join(f'{d} {t:.2f} s' for d, t in over['fit_time'].items())})"
-           if len(over) else "") + ".", "",
-        f"## Test ROC AUC against LightGBM defaults ({len(both)} datasets where both scored)",
-        "",
-        f"Mean {both['roc_auc'].mean():.4f} vs {both['roc_auc_default'].mean():.4f}; "
-        f"median difference {diff.median():+.4f}; MetaSel wins/ties/losses "
-        f"{compare.wins_ties_losses(diff)} (tie < {tie}).",
-        "", "Largest losses:", "",
-        compare._markdown(_cases(both, diff[diff < -tie].nsmallest(10).index)), "",
-        "Largest wins:", "", compare._markdown(_cases(both, diff[diff > tie].nlargest(5).index)),
-        ""]
+           if len(over) else "") + ".", ""]
+    if len(both):  # a sweep run with --methods metasel has no LightGBM rows to compare with
+        lines += [
+            f"## Test ROC AUC against LightGBM defaults ({len(both)} datasets where both "
+            "scored)", "",
+            f"Mean {both['roc_auc'].mean():.4f} vs {both['roc_auc_default'].mean():.4f}; "
+            f"median difference {diff.median():+.4f}; MetaSel wins/ties/losses "
+            f"{compare.wins_ties_losses(diff)} (tie < {tie}).",
+            "", "Largest losses:", "",
+            compare._markdown(_cases(both, diff[diff < -tie].nsmallest(10).index)), "",
+            "Largest wins:", "",
+            compare._markdown(_cases(both, diff[diff > tie].nlargest(5).index)), ""]
     problems = warm[warm["outcome"] != "ok"]
     if len(problems):
         lines += ["## Not scored", "", compare._markdown(
@@ -214,7 +215,23 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         run_sweep(args)
-    write_report(args.out, args.budget, args.versus)
+    write_report(args.out, args.budget, run_command(args), args.versus)
+
+
+def run_command(args: argparse.Namespace) -> str:
+    """The command line of the sweep whose rows the report reads (without report options)."""
+    parts = ["python benchmarks/corpus_sweep.py", f"--budget {args.budget}"]
+    if args.every != EVERY:
+        parts.append(f"--every {args.every}")
+    if args.datasets:
+        parts.append("--datasets " + " ".join(args.datasets))
+    if list(args.methods) != list(METHODS):
+        parts.append("--methods " + " ".join(args.methods))
+    if args.max_rows:
+        parts.append(f"--max-rows {args.max_rows}")
+    if args.out != OUT:
+        parts.append(f"--out {args.out}")
+    return " ".join(parts)
 
 
 if __name__ == "__main__":

@@ -514,7 +514,7 @@ def write_report(out: Path) -> None:
         out / "meta_holdout" / "excluded.json").exists() else {}
     eff = warm_start_efficiency(raw)
     lines = ["# Equal-budget comparison", "",
-             "Command: `python benchmarks/compare.py` (2 shared cores, n_jobs=1 for every method, "
+             f"Command: `{rows_command(raw, out)}` (2 shared cores, n_jobs=1 for every method, "
              "outer 75/25 stratified split, the same seeds; scores on the outer test part).", "",
              f"Datasets ({full['dataset'].nunique()} complete): "
              f"{', '.join(sorted(full['dataset'].unique()))}. They are kept out of the "
@@ -545,6 +545,31 @@ def write_report(out: Path) -> None:
                   _markdown(eff), ""]
     (out / "compare.md").write_text("\n".join(lines))
     _plots(full, raw, out)
+
+
+def rows_command(raw: pd.DataFrame, out: Path) -> str:
+    """The compare.py command that produces (or resumes) the rows of ``raw`` in ``out``.
+
+    Read from the rows rather than from this run's options: the report is often rebuilt with
+    ``--report-only`` from runs whose CSVs were concatenated (seeds run side by side).
+    """
+    parts = ["python benchmarks/compare.py"]
+    datasets = list(dict.fromkeys(raw["dataset"]))
+    if set(datasets) != set(DATASETS):
+        parts.append("--datasets " + " ".join(datasets))
+    budgets = sorted(int(b) for b in raw["budget"].unique() if b > 0)
+    if budgets != sorted(BUDGETS):
+        parts.append("--budgets " + " ".join(map(str, budgets)))
+    seeds = sorted(int(s) for s in raw["seed"].unique())
+    if seeds != sorted(SEEDS):
+        parts.append("--seeds " + " ".join(map(str, seeds)))
+    methods = [m for m in (*SEARCHERS, *DEFAULTS) if m in set(raw["method"])]
+    if len(methods) != len(SEARCHERS) + len(DEFAULTS):
+        parts.append("--methods " + " ".join(methods))
+    if out.resolve() != RESULTS.resolve():
+        where = out.resolve()
+        parts.append(f"--out {where.relative_to(ROOT) if where.is_relative_to(ROOT) else where}")
+    return " ".join(parts)
 
 
 def _markdown(frame: pd.DataFrame) -> str:

@@ -64,6 +64,20 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
     assert held_out == [list(compare.DATASETS)]
 
 
+def test_report_names_the_command_that_reruns_exactly_its_rows(compare, tmp_path):
+    """compare.md is often rebuilt from concatenated CSVs: its command must redo those rows."""
+    args = compare.parse_args(["--datasets", "car", "vote", "--budgets", "10", "30",
+                               "--seeds", "0", "1", "--methods", "metasel", "lightgbm_default",
+                               "--out", str(tmp_path)])
+    raw = pd.DataFrame(compare.pending_jobs(args, set()))
+    command = compare.rows_command(raw, tmp_path)
+    assert command.startswith("python benchmarks/compare.py ")
+    rerun = compare.parse_args(command.split()[2:])
+    assert vars(rerun) == vars(args)
+    documented = pd.DataFrame(compare.pending_jobs(compare.parse_args([]), set()))
+    assert compare.rows_command(documented, compare.RESULTS) == "python benchmarks/compare.py"
+
+
 def test_outer_split_is_the_stratified_split_and_trains_on_single_row_classes(compare):
     from sklearn.model_selection import train_test_split
 

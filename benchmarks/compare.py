@@ -285,11 +285,14 @@ def run_all(args) -> None:
     jobs = pending_jobs(args, _done(csv, KEY))
     print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
     if jobs:
-        # every benchmark dataset stays out, also when a subset is rerun: the rows of one
-        # table must come from one meta-model
-        held_out = list(dict.fromkeys([*DATASETS, *args.datasets]))
-        meta_path, _ = holdout_meta_model(held_out, args.out / "meta_holdout")
+        meta_path, _ = holdout_meta_model(held_out(args), args.out / "meta_holdout")
         _run_jobs(jobs, meta_path, csv, KEY, COLUMNS)
+
+
+def held_out(args) -> list[str]:
+    """Datasets the meta-model must not know: every benchmark dataset, also when a subset is
+    rerun (the rows of one table come from one meta-model), and those of this run."""
+    return list(dict.fromkeys([*DATASETS, *args.datasets]))
 
 
 def _done(csv: Path, key: list[str]) -> set[tuple]:
@@ -354,12 +357,24 @@ def run_efficiency(args) -> None:
     if not jobs:
         return
     meta_path = args.out / "efficiency_meta" / METRIC
-    if not meta_path.exists():
-        meta_path, _ = holdout_meta_model(list(DATASETS), meta_path.parent)
+    if meta_path.exists():
+        _check_held_out(meta_path.parent, args.datasets)
+    else:
+        meta_path, _ = holdout_meta_model(held_out(args), meta_path.parent)
     for job in jobs:
         if job["method"] != "optuna_cold":
             job["target"] = _cold_best(csv, job)
         _run_jobs([job], meta_path, csv, EFFICIENCY_KEY, EFFICIENCY_COLUMNS)
+
+
+def _check_held_out(folder: Path, datasets: list[str]) -> None:
+    """Refuse to reuse a meta-model that was trained with one of ``datasets``' groups."""
+    excluded = folder / "excluded.json"
+    groups = set(json.loads(excluded.read_text())["groups"]) if excluded.exists() else set()
+    known = sorted({load_benchmark_dataset(d).group for d in datasets} - groups)
+    if known:
+        raise SystemExit(f"the meta-model in {folder} was trained with the groups {known} of "
+                         "this run's datasets; run them with another --out")
 
 
 def _cold_best(csv: Path, job: dict[str, Any]) -> float | None:

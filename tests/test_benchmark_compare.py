@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,26 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
                                "--out", str(tmp_path)])
     compare.run_all(args)
     assert held_out == [list(compare.DATASETS)]
+
+
+def test_efficiency_mode_holds_out_its_datasets_and_refuses_a_meta_model_that_knows_them(
+        compare, tmp_path, monkeypatch):
+    held_out: list[list[str]] = []
+    monkeypatch.setattr(compare, "holdout_meta_model",
+                        lambda datasets, out: (held_out.append(datasets), (out, []))[1])
+    monkeypatch.setattr(compare, "_run_jobs", lambda *args: None)
+    monkeypatch.setattr(compare, "load_benchmark_dataset",
+                        lambda name: SimpleNamespace(group=name.replace(".", "")))
+    argv = ["--efficiency", "--datasets", "car", "--seeds", "0", "--out", str(tmp_path)]
+    compare.run_efficiency(compare.parse_args(argv))
+    assert held_out == [[*compare.DATASETS, "car"]]
+
+    folder = tmp_path / "reused" / "efficiency_meta"
+    (folder / compare.METRIC).mkdir(parents=True)
+    (folder / "excluded.json").write_text(json.dumps({"groups": ["cmc"]}))
+    argv[-1] = str(tmp_path / "reused")
+    with pytest.raises(SystemExit, match="car"):
+        compare.run_efficiency(compare.parse_args(argv))
 
 
 def test_report_names_the_command_that_reruns_exactly_its_rows(compare, tmp_path):

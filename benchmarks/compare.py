@@ -416,7 +416,8 @@ def efficiency_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_efficiency_report(out: Path) -> None:
     """efficiency.md (variants' medians, per-dataset table) and efficiency_summary.csv."""
-    table = efficiency_table(pd.read_csv(out / "efficiency.csv"))
+    raw = pd.read_csv(out / "efficiency.csv")
+    table = efficiency_table(raw)
     if table.empty:
         return
     order = list(dict.fromkeys(table["variant"]))
@@ -435,8 +436,7 @@ def write_efficiency_report(out: Path) -> None:
     wide.columns = [f"{variant}: {what}" for what, variant in wide.columns]
     wide = wide[[f"{v}: {w}" for v in order for w in ("reach", "reach_probes")]]
     lines = ["# Warm-start efficiency on exact trial counts", "",
-             f"Command: `python benchmarks/compare.py --efficiency --seeds 0 1 --variant NAME` "
-             f"(`--reference` for the `{REFERENCE}` yardstick). "
+             "Each variant's rows come from the command named beside it below. "
              f"Per held-out dataset and seed (outer 75/25 split of compare.py; meta-model "
              f"retrained without the benchmark groups), the cold-start search "
              f"(`warm_start=False`) and the warm-started one each run exactly {COLD_TRIALS} "
@@ -453,7 +453,9 @@ def write_efficiency_report(out: Path) -> None:
              f"of {COLD_TRIALS} noisy CV estimates, which another search of the same quality "
              "repeats only late.", "",
              "## Variants (in the order they were tried)", "",
-             *[f"- `{name}`: {VARIANT_NOTES.get(name, 'no note')}" for name in order], "",
+             *[f"- `{name}`: {VARIANT_NOTES.get(name, 'no note')} "
+               f"(`{efficiency_command(raw[raw['variant'] == name], out, name)}`)"
+               for name in order], "",
              _markdown(summary), "",
              "## Per dataset", "", _markdown(wide.reset_index()), ""]
     (out / "efficiency.md").write_text("\n".join(lines))
@@ -568,19 +570,32 @@ def rows_command(raw: pd.DataFrame, out: Path) -> str:
     Read from the rows rather than from this run's options: the report is often rebuilt with
     ``--report-only`` from runs whose CSVs were concatenated (seeds run side by side).
     """
-    parts = ["python benchmarks/compare.py"]
+    options = []
+    budgets = sorted(int(b) for b in raw["budget"].unique() if b > 0)
+    if budgets != sorted(BUDGETS):
+        options.append("--budgets " + " ".join(map(str, budgets)))
+    methods = [m for m in (*SEARCHERS, *DEFAULTS) if m in set(raw["method"])]
+    if len(methods) != len(SEARCHERS) + len(DEFAULTS):
+        options.append("--methods " + " ".join(methods))
+    return _command(raw, out, options)
+
+
+def efficiency_command(raw: pd.DataFrame, out: Path, variant: str) -> str:
+    """The ``--efficiency`` command that produces (or resumes) ``variant``'s rows of ``raw``."""
+    rival = "--reference" if variant == REFERENCE else f"--variant {variant}"
+    return _command(raw, out, ["--efficiency", rival])
+
+
+def _command(raw: pd.DataFrame, out: Path, options: list[str]) -> str:
+    """compare.py with ``options`` and the datasets, seeds and ``--out`` of ``raw``'s rows
+    (each left out where it is the default)."""
+    parts = ["python benchmarks/compare.py", *options]
     datasets = list(dict.fromkeys(raw["dataset"]))
     if set(datasets) != set(DATASETS):
         parts.append("--datasets " + " ".join(datasets))
-    budgets = sorted(int(b) for b in raw["budget"].unique() if b > 0)
-    if budgets != sorted(BUDGETS):
-        parts.append("--budgets " + " ".join(map(str, budgets)))
     seeds = sorted(int(s) for s in raw["seed"].unique())
     if seeds != sorted(SEEDS):
         parts.append("--seeds " + " ".join(map(str, seeds)))
-    methods = [m for m in (*SEARCHERS, *DEFAULTS) if m in set(raw["method"])]
-    if len(methods) != len(SEARCHERS) + len(DEFAULTS):
-        parts.append("--methods " + " ".join(methods))
     if out.resolve() != RESULTS.resolve():
         where = out.resolve()
         parts.append(f"--out {where.relative_to(ROOT) if where.is_relative_to(ROOT) else where}")

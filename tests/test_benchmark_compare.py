@@ -99,6 +99,17 @@ def test_report_names_the_command_that_reruns_exactly_its_rows(compare, tmp_path
     assert compare.rows_command(documented, compare.RESULTS) == "python benchmarks/compare.py"
 
 
+@pytest.mark.parametrize("rival", [["--variant", "v7"], ["--reference"]])
+def test_efficiency_report_names_the_command_that_reruns_each_variant(compare, tmp_path, rival):
+    argv = ["--efficiency", *rival, "--datasets", "car", "vote", "--seeds", "1",
+            "--out", str(tmp_path)]
+    args = compare.parse_args(argv)
+    jobs = pd.DataFrame(compare.efficiency_jobs(args, set()))
+    variant = jobs.loc[jobs["method"] != "optuna_cold", "variant"].iloc[0]
+    command = compare.efficiency_command(jobs[jobs["variant"] == variant], tmp_path, variant)
+    assert vars(compare.parse_args(command.split()[2:])) == vars(args)
+
+
 def test_outer_split_is_the_stratified_split_and_trains_on_single_row_classes(compare):
     from sklearn.model_selection import train_test_split
 

@@ -53,12 +53,18 @@ def test_efficiency_table_counts_trials_to_reach_the_cold_best_for_every_rival(c
     assert table.at["v", "reach_tol_0.001"] == 3
 
 
-def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_dataset(
-        compare, tmp_path, monkeypatch):
-    held_out: list[list[str]] = []
+@pytest.fixture
+def held_out(compare, monkeypatch) -> list[list[str]]:
+    """The dataset lists the held-out meta-model is asked to leave out; no job runs."""
+    asked: list[list[str]] = []
     monkeypatch.setattr(compare, "holdout_meta_model",
-                        lambda datasets, out: (held_out.append(datasets), (out, []))[1])
+                        lambda datasets, out: (asked.append(datasets), (out, []))[1])
     monkeypatch.setattr(compare, "_run_jobs", lambda *args: None)
+    return asked
+
+
+def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_dataset(
+        compare, tmp_path, held_out):
     args = compare.parse_args(["--datasets", "cmc", "--budgets", "10", "--seeds", "0",
                                "--out", str(tmp_path)])
     compare.run_all(args)
@@ -66,11 +72,7 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
 
 
 def test_efficiency_mode_holds_out_its_datasets_and_refuses_a_meta_model_that_knows_them(
-        compare, tmp_path, monkeypatch):
-    held_out: list[list[str]] = []
-    monkeypatch.setattr(compare, "holdout_meta_model",
-                        lambda datasets, out: (held_out.append(datasets), (out, []))[1])
-    monkeypatch.setattr(compare, "_run_jobs", lambda *args: None)
+        compare, tmp_path, monkeypatch, held_out):
     monkeypatch.setattr(compare, "load_benchmark_dataset",
                         lambda name: SimpleNamespace(group=name.replace(".", "")))
     argv = ["--efficiency", "--datasets", "car", "--seeds", "0", "--out", str(tmp_path)]

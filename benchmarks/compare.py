@@ -74,6 +74,9 @@ VARIANT_NOTES = {
                 "21 configurations per learner x dataset instead of 9)",
     "v6_first_trials": "v5's meta-model; the first 5 trials are one set across the top 5 "
                        "learners (greedy portfolio over the 25 nearest datasets)",
+    "v7_fold_screen": "v6's meta-model and portfolio, 20 candidates instead of 5, screened "
+                      "on the first CV fold (one fit each, counted as probes); the 5 best "
+                      "run first, in full",
     REFERENCE: "not a warm start: a second cold search, same data and CV splits, another "
                "search seed (sampler and learners' seeds); how far a cold search is from "
                "repeating another one's 50-trial best",

@@ -76,7 +76,8 @@ VARIANT_NOTES = {
                        "learners (greedy portfolio over the 25 nearest datasets)",
     "v7_fold_screen": "v6's meta-model and portfolio, 20 candidates instead of 5, screened "
                       "on the first CV fold (one fit each, counted as probes); the 5 best "
-                      "run first, in full",
+                      "run first, in full (67b548e; reverted: it lost at 10 and 30 s, see "
+                      "screen_ab/NOTE.md)",
     REFERENCE: "not a warm start: a second cold search, same data and CV splits, another "
                "search seed (sampler and learners' seeds); how far a cold search is from "
                "repeating another one's 50-trial best",

@@ -18,9 +18,10 @@ unused), ``knnK`` (greedy portfolio over the K nearest training datasets; K=25 i
 ``meta_surrogate`` (a LightGBM regression of each configuration's within-dataset rank on the
 meta-features and the configuration's learner and hyperparameters, top five predicted;
 the zero-shot surrogate of the HPO literature), ``screenK`` (the knn25 portfolio's first K,
-ordered by their score on the first of the KB's three CV folds, the best n run in full: what
-MetaSelClassifier does with K = 20, at K one-fold fits, about K / 3 trials, on top of the n
-trials), ``random`` (expected best of five random).
+ordered by their score on the first of the KB's three CV folds, the best n run in full, at
+K one-fold fits, about K / 3 trials, on top of the n trials; MetaSelClassifier did this with
+K = 20 in 67b548e, reverted: benchmarks/results/screen_ab), ``random`` (expected best of
+five random).
 """
 
 from __future__ import annotations

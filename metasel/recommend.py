@@ -25,10 +25,8 @@ logger = logging.getLogger(__name__)
 
 N_NEAREST = 5
 N_CONFIGS = 10
-#: first-trial candidates proposed as one set (best first), over this many of the best
-#: learners a search can use; a warm search screens them on one CV fold and runs the best
-#: five in full (``metasel.search._screen``)
-FIRST_TRIALS, FIRST_TRIAL_LEARNERS = 20, 5
+#: first trials proposed as one set, over this many of the best learners a search can use
+FIRST_TRIALS = 5
 #: time :func:`recommend_within` keeps for ranking after the meta-features: a share of its
 #: time, at least RANKING_MIN_S (ranking 11 learners takes about 0.2 s whatever the data; a
 #: 0.5 s floor cut letter's 0.47 s of landmarkers in a 5 s fit, and its plan without them
@@ -49,8 +47,8 @@ class Recommendation:
     metric: str = "roc_auc"
     rank: int = 1
     probe_score: float | None = None
-    #: positions (1-based, best first) of the first configurations among the dataset's
-    #: first-trial candidates, proposed as one set across learners
+    #: trial numbers (1-based) of the first configurations, when they are among the first
+    #: trials proposed for the dataset as a set across learners
     first_trials: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,13 +75,13 @@ def _configurations(model: MetaModel, mf: pd.Series, learner: str,
             out.append(resolved)
             if trial is not None:
                 trials.append(trial)
-    return out[:max(N_CONFIGS, len(trials))], trials
+    return out[:N_CONFIGS], trials
 
 
 def _first_trials(model: MetaModel, mf: pd.Series, learners: list[str]) -> dict[str, list]:
     """Per learner, its (trial number, params) among the dataset's first trials."""
     n_rows = int(mf.get("NumberOfInstances", 0))
-    searchable = [name for name in learners if eligible(name, n_rows)][:FIRST_TRIAL_LEARNERS]
+    searchable = [name for name in learners if eligible(name, n_rows)][:FIRST_TRIALS]
     per_learner: dict[str, list] = {}
     for trial, (learner, params) in enumerate(model.first_trials(mf, searchable, FIRST_TRIALS), 1):
         per_learner.setdefault(learner, []).append((trial, params))

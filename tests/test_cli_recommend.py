@@ -14,7 +14,6 @@ import typer
 from typer.testing import CliRunner
 
 from metasel.cli import _recommend
-from metasel.recommend import FIRST_TRIALS
 
 runner = CliRunner()
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -53,7 +52,7 @@ def test_recommend_table_fits_80_columns_and_keeps_configurations_whole(
         assert any(f"│ {rank} │ {r['learner']} " in line for line in table), r["learner"]
         for trial, config in zip(r["first_trials"], r["configurations"], strict=False):
             assert f"{trial}. {r['learner']} {json.dumps(config, sort_keys=True)}" in result.stdout
-    assert sum(len(r["first_trials"]) for r in recs) == FIRST_TRIALS
+    assert sum(len(r["first_trials"]) for r in recs) == 5
 
 
 def test_recommend_json_has_the_documented_fields(app: typer.Typer, csv_path: Path) -> None:

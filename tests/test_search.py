@@ -229,45 +229,6 @@ def test_probes_are_skipped_on_small_tables(table):
     assert outcome.records == [] and outcome.ranking == ["lightgbm", "knn"]
 
 
-def test_screen_orders_candidates_by_their_fold_score_keeps_the_cut_and_drops_the_raising(table):
-    from metasel.search._screen import screen
-
-    X, y = table
-    candidates = [("gaussian_nb", {}), ("knn", {}), ("decision_tree", {"max_depth": 1}),
-                  ("logistic_regression", {})]
-
-    def factory(name, params):
-        if name == "decision_tree":  # a stump: clearly worse than the logistic regression
-            return DecisionTreeClassifier(max_depth=1, random_state=0)
-        return faulty_factory(name, params)
-
-    split = make_splits(y, 3, 0)[0]
-    tic = time.monotonic()
-    outcome = screen(candidates, X, y, split, metric="roc_auc", make_model=factory,
-                     deadline=Deadline(1.5))
-    assert time.monotonic() - tic < 3.0, "the hanging candidate must be cut on time"
-    # scored best first, then the one cut for want of time; the raising one is out
-    assert outcome.order == [("logistic_regression", {}), ("decision_tree", {"max_depth": 1}),
-                             ("knn", {})]
-    assert {r.learner: r.status for r in outcome.records}["gaussian_nb"] == "failed"
-    assert all(r.train_size == len(split[0]) for r in outcome.records)
-
-
-def test_a_warm_search_runs_the_best_screened_candidates_in_full_first(table):
-    X, y = table
-    stumps = [("decision_tree", {"limit_depth": True, "max_depth": 1, "min_samples_leaf": n})
-              for n in (1, 2, 3, 4, 5, 6)]
-    plan = Plan(["decision_tree", "logistic_regression"],
-                [*stumps, ("logistic_regression", {"C": 1.0})], n_first=7)
-    outcome = search(X, y, plan, SearchSettings(n_trials=6, random_state=0, ensemble_size=1),
-                     Deadline(30))
-    board = outcome.leaderboard
-    screened = board[board["source"] == "probe"]
-    assert len(screened) == 7 and (screened["train_size"] < len(y)).all()
-    trials = board[board["source"] == "warm-start"]
-    assert len(trials) == 5 and trials.iloc[0]["learner"] == "logistic_regression"
-
-
 def test_warm_starts_run_first_with_their_exact_configuration(table):
     X, y = table
     study = make_study(["logistic_regression", "gaussian_nb"], random_state=0, storage=None,
@@ -616,21 +577,13 @@ def test_warm_plan_runs_the_recommended_first_trials_first_then_round_robin():
                                 ("extra_trees", {"n_estimators": 60}),
                                 ("lightgbm", {"num_leaves": 11})]
     assert plan.probes[1] == ("lightgbm", {"num_leaves": 7})
-    # probes that rank extra_trees first and drop knn keep the first trials as a set, in
-    # the order they were proposed (the screen orders them on this dataset)
+    # probes that rank extra_trees first and drop knn keep the first trials as a set
     after = plan.reorder(["extra_trees", "lightgbm"])
-    assert after.warm_starts == [("lightgbm", {"num_leaves": 7}), ("lightgbm", {"num_leaves": 9}),
-                                 ("extra_trees", {"n_estimators": 50}),
+    assert after.warm_starts == [("extra_trees", {"n_estimators": 50}),
+                                 ("lightgbm", {"num_leaves": 7}), ("lightgbm", {"num_leaves": 9}),
                                  ("extra_trees", {"n_estimators": 60}),
                                  ("lightgbm", {"num_leaves": 11})]
     assert after.n_first == 3
-    screened = after.with_first([("extra_trees", {"n_estimators": 50}),
-                                 ("lightgbm", {"num_leaves": 9})])
-    assert screened.warm_starts == [("extra_trees", {"n_estimators": 50}),
-                                    ("lightgbm", {"num_leaves": 9}),
-                                    ("extra_trees", {"n_estimators": 60}),
-                                    ("lightgbm", {"num_leaves": 11})]
-    assert screened.n_first == 2 and screened.learners == after.learners
 
 
 def test_parallel_folds_give_the_same_out_of_fold_predictions(table):

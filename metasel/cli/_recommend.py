@@ -107,9 +107,7 @@ def _print_recommendations(console: Console, recs: list[Any], title: str) -> Non
     first = sorted((t, r.learner, c) for r in recs
                    for t, c in zip(r.first_trials, r.configurations, strict=False))
     if first:
-        console.print("[bold]First-trial candidates of a warm search[/bold] (one set across "
-                      "learners, best first; the search screens them on one CV fold and "
-                      "runs the best five in full):")
+        console.print("[bold]First trials of a warm search[/bold] (one set across learners):")
         for t, learner, config in first:
             print_line(console, f"  {t}. {learner} {json.dumps(config, sort_keys=True)}")
     console.print("[bold]Next configurations per learner[/bold], and the meta-features "

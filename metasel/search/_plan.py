@@ -22,8 +22,7 @@ Config = tuple[str, dict[str, Any]]
 class Plan:
     """Learners to search (best first), warm-start configurations, and probe candidates.
 
-    The first ``n_first`` warm starts are the recommended first-trial candidates, chosen as
-    a set, best first.
+    The first ``n_first`` warm starts are the recommended first trials, chosen as a set.
     """
 
     learners: list[str]
@@ -33,21 +32,16 @@ class Plan:
     n_first: int = 0
 
     def reorder(self, ranking: Sequence[str]) -> Plan:
-        """Keep only ``ranking``'s learners, in its order (after probes): the first-trial
-        candidates stay a set, in their order; the other warm starts go round-robin in this
-        order."""
+        """Keep only ``ranking``'s learners, in its order (after probes): the first trials
+        stay a set, sorted by learner; the other warm starts go round-robin in this order."""
         keep = [name for name in ranking if name in self.learners] or self.learners[:1]
         order = {name: i for i, name in enumerate(keep)}
-        first = [c for c in self.warm_starts[:self.n_first] if c[0] in order]
+        first = sorted((c for c in self.warm_starts[:self.n_first] if c[0] in order),
+                       key=lambda c: order[c[0]])
         rest = sorted((c for c in self.warm_starts[self.n_first:] if c[0] in order),
                       key=lambda c: (self._round(c), order[c[0]]))
         return Plan(keep, first + rest, [c for c in self.probes if c[0] in order],
                     {k: v for k, v in self.prior.items() if k in order}, len(first))
-
-    def with_first(self, candidates: Sequence[Config]) -> Plan:
-        """This plan with the first-trial candidates replaced by ``candidates`` (screened)."""
-        return Plan(self.learners, [*candidates, *self.warm_starts[self.n_first:]],
-                    self.probes, self.prior, len(candidates))
 
     def _round(self, config: Config) -> int:
         same = [c for c in self.warm_starts[self.n_first:] if c[0] == config[0]]

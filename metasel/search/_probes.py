@@ -108,9 +108,9 @@ def run_probes(
             # an even share of the time left to each probe still to run in this rung: an
             # expensive configuration grows fewer trees instead of starving the others
             share = GROW_SHARE * deadline.remaining() / (len(alive) - position)
-            record, model = fit_and_score(name, params, make_model, X.iloc[rows], y[rows],
-                                          X_valid, y_valid, metric, n_classes, deadline,
-                                          rung, stop_at=time.monotonic() + share)
+            record, model = _probe(name, params, make_model, X.iloc[rows], y[rows],
+                                   X_valid, y_valid, metric, n_classes, deadline, rung,
+                                   stop_at=time.monotonic() + share)
             outcome.records.append(record)
             if record.status == "failed" and index not in last_score:
                 failed.add(index)
@@ -132,10 +132,8 @@ def run_probes(
     return outcome
 
 
-def fit_and_score(name, params, make_model, X_train, y_train, X_valid, y_valid, metric,
-                  n_classes, deadline, rung, stop_at):
-    """One probe fit on ``(X_train, y_train)`` scored on the validation rows; anytime
-    ensembles grow until ``stop_at``. Never raises: a cut or failed fit is a record."""
+def _probe(name, params, make_model, X_train, y_train, X_valid, y_valid, metric, n_classes,
+           deadline, rung, stop_at):
     tic = time.monotonic()
     try:
         model = make_model(name, params)

@@ -1,4 +1,4 @@
-"""The whole search within one deadline: probes, screen, study, ensemble selection, refit.
+"""The whole search within one deadline: probes, study, ensemble selection, final refit.
 
 Every step asks the same :class:`Deadline`. The study stops early enough to leave time for
 refitting its best configuration on all rows (estimated from that configuration's own fold
@@ -29,8 +29,7 @@ from metasel.search._budget import BudgetExceeded, Deadline, run_with_timeout
 from metasel.search._ensemble import WeightedEnsemble, caruana_selection
 from metasel.search._evaluate import make_splits
 from metasel.search._plan import Plan
-from metasel.search._probes import ProbeOutcome, ProbeRecord, run_probes
-from metasel.search._screen import screen
+from metasel.search._probes import ProbeOutcome, run_probes
 from metasel.search._study import (
     TPE_STARTUP_TRIALS,
     Candidate,
@@ -47,9 +46,7 @@ logger = logging.getLogger(__name__)
 
 #: share of the budget the probes may use
 PROBE_SHARE = 0.15
-#: share of the time left after the probes that screening the first-trial candidates may use
-SCREEN_SHARE = 0.2
-#: warm starts enqueued (the best screened first-trial candidates); TPE models the study
+#: warm starts enqueued (the plan's first ones: one per top learner); TPE models the study
 #: right after them: refining the best of them beats trying more recommended configurations
 WARM_STARTS = 5
 #: refit time estimate = fold fit time x (all rows / fold rows) x this safety factor
@@ -114,19 +111,12 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
                             random_state=settings.random_state)
         if probes.records:  # without a probe fit there is nothing to re-rank on
             plan = plan.reorder(_with_prior(plan, probes, settings.metric))
-    splits = make_splits(y, settings.cv, settings.random_state)
-    screened: list[ProbeRecord] = []
-    # with a single holdout, one fold is a whole trial: nothing to save by screening
-    if settings.probes and plan.n_first > WARM_STARTS and len(splits) > 1:
-        outcome = screen(plan.warm_starts[:plan.n_first], X, y, splits[0],
-                         metric=settings.metric, make_model=make_model,
-                         deadline=deadline.sub(SCREEN_SHARE * deadline.remaining()))
-        plan, screened = plan.with_first(outcome.order), outcome.records
     warm = [c for c in plan.warm_starts if c[0] in plan.learners][:WARM_STARTS]
     study = make_study(plan.learners, random_state=settings.random_state,
                        storage=settings.storage, study_name=settings.study_name,
                        startup_trials=len(warm) or TPE_STARTUP_TRIALS)
     enqueue_warm_starts(study, warm, plan.learners)
+    splits = make_splits(y, settings.cv, settings.random_state)
     train_share = len(splits[0][0]) / len(y)
     result = run_study(study, plan.learners, X, y, splits=splits, metric=settings.metric,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
@@ -140,7 +130,7 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         model=model, kind=kind,
         best_config={"learner": best.learner, "params": best.params} if best else None,
         best_score=best.evaluation.score if best else math.nan,
-        leaderboard=leaderboard(result, [*probes.records, *screened], members), study=study, ensemble=members,
+        leaderboard=leaderboard(result, probes, members), study=study, ensemble=members,
         records=result.records, n_folds=len(splits), train_size=len(splits[0][0]),
     )
 
@@ -273,18 +263,17 @@ def _fallback(result: SearchResult, probes: ProbeOutcome, X, y, n_classes):
     return prior, "prior", []
 
 
-def leaderboard(result: SearchResult, probes: Sequence[ProbeRecord],
+def leaderboard(result: SearchResult, probes: ProbeOutcome,
                 members: Sequence[dict[str, Any]] = ()) -> pd.DataFrame:
-    """Every probe (screening fits included) and trial of this session, in the order they
-    ran; ``in_final_model`` marks the trials whose configuration the final model
-    (``members``) refitted."""
+    """Every probe and trial of this session, in the order they ran; ``in_final_model``
+    marks the trials whose configuration the final model (``members``) refitted."""
     final = {(m["learner"], _json(m["params"])) for m in members}
     rows = [
         {"trial": pd.NA, "learner": p.learner, "configuration": _json(p.params),
          "score": p.score, "fit_time": p.duration, "time": p.duration, "source": "probe",
          "status": p.status, "train_size": p.train_size, "n_folds": pd.NA, "error": p.error,
          "in_final_model": False}
-        for p in probes
+        for p in probes.records
     ]
     rows += [
         {"trial": r.number, "learner": r.learner, "configuration": _json(r.params),

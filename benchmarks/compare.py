@@ -78,6 +78,11 @@ VARIANT_NOTES = {
                       "on the first CV fold (one fit each, counted as probes); the 5 best "
                       "run first, in full (67b548e; reverted: it lost at 10 and 30 s, see "
                       "screen_ab/NOTE.md)",
+    "v8_focus": "v6's meta-model and first trials; the next 10 trials refine the leading "
+                "learners (enqueued learner: leader, leader, runner-up; TPE samples its "
+                "parameters) before TPE chooses learners again (not committed: median 33, "
+                "worse than v6; refining a leader repeats correlated scores where the cold "
+                "best is a maximum over many diverse ones)",
     REFERENCE: "not a warm start: a second cold search, same data and CV splits, another "
                "search seed (sampler and learners' seeds); how far a cold search is from "
                "repeating another one's 50-trial best",

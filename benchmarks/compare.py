@@ -61,6 +61,9 @@ EFFICIENCY_KEY = ["dataset", "method", "variant", "seed"]
 #: efficiency, noise view: trials to come within these AUC points of the cold best (the
 #: target itself is the exact best, tolerance 0)
 REACH_TOLERANCES = (1e-3, 5e-3)
+#: efficiency, how far a median over a few datasets can move: bootstrap resamples of the
+#: datasets (both seeds of a dataset together) and the interval's coverage
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_COVERAGE = 4000, 0.9
 #: efficiency yardstick: a cold search with the seed shifted by RESEED (CV splits kept)
 REFERENCE, RESEED = "cold_reseeded", 1000
 #: what each warm-start variant in efficiency.csv ran (the code is in the git history)
@@ -438,6 +441,9 @@ def write_efficiency_report(out: Path) -> None:
                     **{f"median_reach_tol_{t:g}": (f"reach_tol_{t:g}", "median")
                        for t in REACH_TOLERANCES})
                .reindex(order).reset_index())
+    intervals = {variant: "[{:g}, {:g}]".format(*median_interval(part["reach"], part["dataset"]))
+                 for variant, part in table.groupby("variant")}
+    summary.insert(3, "median_reach_90ci", summary["variant"].map(intervals))
     summary.to_csv(out / "efficiency_summary.csv", index=False)
     table.to_csv(out / "efficiency_table.csv", index=False)
     wide = table.pivot_table(index=["dataset", "seed", "cold_trials", "cold_best"],
@@ -457,7 +463,9 @@ def write_efficiency_report(out: Path) -> None:
              "probes are not trials. `reach_probes` also counts each probe fit (on a "
              "subsample) as one trial. Target: median `reach` <= 5. `median_reach_tol_T`: "
              "the same for coming within T (AUC) of the cold best, a view of how far the "
-             "misses are (not the target). The yardstick "
+             "misses are (not the target). `median_reach_90ci`: where the median could lie, "
+             "from a bootstrap over the datasets (both seeds together); variants whose "
+             "intervals overlap widely are not told apart by these runs. The yardstick "
              f"`{REFERENCE}` is what a second cold search needs: the cold best is the maximum "
              f"of {COLD_TRIALS} noisy CV estimates, which another search of the same quality "
              "repeats only late.", "",
@@ -518,6 +526,23 @@ def warm_start_efficiency(df: pd.DataFrame) -> pd.DataFrame:
                      "cold_trials": len(cold), "cold_best": target, "warm_trials": len(warm),
                      "trials_to_reach": trials_to_reach(warm, target)})
     return pd.DataFrame(rows)
+
+
+def median_interval(values: pd.Series, groups: pd.Series, *, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval (BOOTSTRAP_COVERAGE) of the median of ``values``, resampling whole
+    ``groups`` (a dataset's seeds share its difficulty, so they are not independent draws).
+
+    Quantiles are taken without interpolation: a median may be ``inf`` (not reached).
+    """
+    names = pd.unique(groups)
+    members = [values[groups == name].to_numpy(float) for name in names]
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(len(names), size=(BOOTSTRAP_RESAMPLES, len(names)))
+    medians = np.array([np.median(np.concatenate([members[i] for i in pick]))
+                        for pick in picks])
+    tail = (1 - BOOTSTRAP_COVERAGE) / 2
+    return (float(np.quantile(medians, tail, method="lower")),
+            float(np.quantile(medians, 1 - tail, method="higher")))
 
 
 def trials_to_reach(scores: np.ndarray, target: float) -> float:

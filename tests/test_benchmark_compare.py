@@ -142,3 +142,13 @@ def test_multiclass_auc_is_sklearns_ovr_and_skips_classes_missing_from_the_test_
     normalised = proba4 / proba4.sum(axis=1, keepdims=True)
     expected = np.mean([roc_auc_score(y == k, normalised[:, k]) for k in range(3)])
     assert scores["roc_auc"] == pytest.approx(expected)
+
+
+def test_median_interval_resamples_datasets_and_keeps_unreached_medians(compare):
+    reach = pd.Series([1.0, 2.0, 3.0, 4.0, np.inf, np.inf])
+    datasets = pd.Series(["a", "a", "b", "b", "c", "c"])
+    low, high = compare.median_interval(reach, datasets)
+    assert low <= np.median(reach) <= high
+    assert 1.0 <= low < 4.0 and high == np.inf  # a resample of mostly "c" is never reached
+    one = compare.median_interval(pd.Series([5.0, 5.0]), pd.Series(["a", "a"]))
+    assert one == (5.0, 5.0)

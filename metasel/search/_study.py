@@ -195,6 +195,8 @@ def run_study(
     n_classes = int(y.max()) + 1
     fold_times: dict[str, list[float]] = {}
     refused_in_a_row = 0
+    #: learners started without a time guess, once each: the guess came from others' pace
+    blind: set[str] = set()
 
     def banned(name: str) -> bool:
         if name in successes:
@@ -245,6 +247,23 @@ def run_study(
         """Whether a trial of ``name`` is expected to end within ``share`` of the time left."""
         return not banned(name) and (expected_time(name) or 0.0) <= window(share)
 
+    def blind_try(refused: str) -> str | None:
+        """A learner never run here to start anyway, when guesses alone say nothing fits.
+
+        Its guess is the pace of the learners that did run, which may be far slower (a
+        48-class gradient boosting fold at 16 s ended a 60 s cold fit after one trial, with
+        20 s unused); the time left after the refit's reserve has no other use, and a blind
+        trial is cut at HARD_TRIAL_SHARE of it. The refused learner first, then the cheapest
+        by probe cost, then in search order.
+        """
+        if time_left() < MIN_TRIAL_S:
+            return None
+        costs = probe_costs or {}
+        untried = [n for n in learners
+                   if n not in fold_times and n not in blind and not banned(n)]
+        untried.sort(key=lambda n: (n != refused, costs.get(n, math.inf)))
+        return untried[0] if untried else None
+
     def best_score(name: str) -> float:
         return max((r.score for r in result.records if r.learner == name and r.status == "ok"),
                    default=-math.inf)
@@ -283,14 +302,16 @@ def run_study(
         # when no learner fits its share any more, the study's last trial may use all the
         # time left rather than leave it unused
         last = not any(fits(other, TRIAL_SHARE) for other in learners)
-        hard = deadline.sub(window(1.0 if last else HARD_TRIAL_SHARE if result.best
-                                   else FIRST_TRIAL_SHARE))
+        unguessed = name in blind and name not in fold_times
+        hard = deadline.sub(window(1.0 if last and not unguessed else HARD_TRIAL_SHARE
+                                   if result.best else FIRST_TRIAL_SHARE))
         soft = deadline.sub(window(1.0 if last else TRIAL_SHARE))
         previous_refusals, refused_in_a_row = refused_in_a_row, 0
         try:
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
-                                  soft_deadline=soft, expected_time=expected_time(name),
+                                  soft_deadline=soft,
+                                  expected_time=None if unguessed else expected_time(name),
                                   partial=partial)
         except optuna.TrialPruned:
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
@@ -306,7 +327,11 @@ def run_study(
                 spinning = refused_in_a_row >= MAX_REFUSALS_IN_A_ROW and result.best is not None
                 fitting = ([other for other in learners if fits(other, TRIAL_SHARE)]
                            or [other for other in learners if fits(other, 1.0)])
-                if spinning or not fitting:
+                untried = blind_try(name) if not (spinning or fitting) else None
+                if untried is not None:
+                    blind.add(untried)
+                    study.enqueue_trial({"learner": untried})
+                elif spinning or not fitting:
                     study.stop()  # what is proposed no longer fits: do not spin
                 else:  # TPE may keep proposing its best learner: steer to one that fits
                     study.enqueue_trial({"learner": max(fitting, key=best_score)})

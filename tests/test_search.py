@@ -602,6 +602,12 @@ def test_warm_plan_runs_the_recommended_first_trials_first_then_round_robin():
                                  ("extra_trees", {"n_estimators": 60}),
                                  ("lightgbm", {"num_leaves": 11})]
     assert after.n_first == 3
+    # probes that drop every learner of the set but lightgbm, and rank knn first: knn's top
+    # configuration (the one probed) leads the first trials
+    led = plan.reorder(["knn", "lightgbm"])
+    assert led.warm_starts[:3] == [("knn", {"n_neighbors": 3}), ("lightgbm", {"num_leaves": 7}),
+                                   ("lightgbm", {"num_leaves": 9})]
+    assert led.n_first == 3
 
 
 def test_parallel_folds_give_the_same_out_of_fold_predictions(table):

@@ -33,13 +33,25 @@ class Plan:
 
     def reorder(self, ranking: Sequence[str]) -> Plan:
         """Keep only ``ranking``'s learners, in its order (after probes): the first trials
-        stay a set, sorted by learner; the other warm starts go round-robin in this order."""
+        stay a set, sorted by learner; the other warm starts go round-robin in this order.
+
+        The leading learner always runs first: when the set holds none of its
+        configurations, its top one (the one probed) leads it. Otherwise the set's survivors
+        ran before the probes' winner (nursery, 5 s: the probes dropped three of the set's
+        learners; a gradient boosting whose probe had not finished ran first, ended
+        after one fold, and left no time for the winner).
+        """
         keep = [name for name in ranking if name in self.learners] or self.learners[:1]
         order = {name: i for i, name in enumerate(keep)}
         first = sorted((c for c in self.warm_starts[:self.n_first] if c[0] in order),
                        key=lambda c: order[c[0]])
         rest = sorted((c for c in self.warm_starts[self.n_first:] if c[0] in order),
                       key=lambda c: (self._round(c), order[c[0]]))
+        if self.n_first and all(c[0] != keep[0] for c in first):
+            lead = next((c for c in rest if c[0] == keep[0]), None)
+            if lead is not None:
+                first.insert(0, lead)
+                rest = [c for c in rest if c is not lead]
         return Plan(keep, first + rest, [c for c in self.probes if c[0] in order],
                     {k: v for k, v in self.prior.items() if k in order}, len(first))
 

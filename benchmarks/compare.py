@@ -497,10 +497,12 @@ def summary(full: pd.DataFrame, metric: str) -> pd.DataFrame:
         table = part.pivot_table(index=["dataset", "seed"], columns="method", values=metric)
         ranks = table.rank(axis=1, ascending=False, method="average")
         for method in table.columns:
-            diff = table["metasel"] - table[method]
+            # a run of the peers alone (``--methods optuna_cold``) has no MetaSel to compare
+            versus = method != "metasel" and "metasel" in table.columns
             rows.append({"budget": budget, "method": method, "n": len(table),
                          f"mean_{metric}": table[method].mean(), "mean_rank": ranks[method].mean(),
-                         "metasel_w/t/l": "" if method == "metasel" else wins_ties_losses(diff)})
+                         "metasel_w/t/l": wins_ties_losses(table["metasel"] - table[method])
+                         if versus else ""})
     return pd.DataFrame(rows).sort_values(["budget", "mean_rank"])
 
 

@@ -152,3 +152,12 @@ def test_median_interval_resamples_datasets_and_keeps_unreached_medians(compare)
     assert 1.0 <= low < 4.0 and high == np.inf  # a resample of mostly "c" is never reached
     one = compare.median_interval(pd.Series([5.0, 5.0]), pd.Series(["a", "a"]))
     assert one == (5.0, 5.0)
+
+
+def test_summary_of_a_run_without_metasel_ranks_the_peers_it_has(compare):
+    full = pd.DataFrame({"dataset": ["a", "a", "b", "b"], "seed": 0, "budget": 10,
+                         "method": ["optuna_cold", "flaml"] * 2,
+                         "roc_auc": [0.9, 0.8, 0.7, 0.75]})
+    table = compare.summary(full, "roc_auc").set_index("method")
+    assert table.at["optuna_cold", "mean_rank"] == 1.5
+    assert set(table["metasel_w/t/l"]) == {""}

@@ -10,7 +10,8 @@ from typing import Any
 
 from metasel.learners import LEARNERS, eligible
 
-#: how many top-ranked learners the study searches over when warm-started
+#: how many top-ranked learners are probed and warm-started; the study searches these and,
+#: when the budget gives time for many trials, the next ones too (see ``Plan.more``)
 TOP_LEARNERS = 5
 #: how many recommended configurations per learner are enqueued
 CONFIGS_PER_LEARNER = 3
@@ -23,6 +24,8 @@ class Plan:
     """Learners to search (best first), warm-start configurations, and probe candidates.
 
     The first ``n_first`` warm starts are the recommended first trials, chosen as a set.
+    ``more``: the other eligible learners, best first, that a long enough budget adds to the
+    search (:meth:`widened`): neither probed nor warm-started, TPE alone tries them.
     """
 
     learners: list[str]
@@ -30,6 +33,11 @@ class Plan:
     probes: list[Config] = field(default_factory=list)
     prior: dict[str, float] = field(default_factory=dict)
     n_first: int = 0
+    more: list[str] = field(default_factory=list)
+
+    def widened(self, n_learners: int) -> list[str]:
+        """The learners to search: the top ones, then ``more`` up to ``n_learners`` in all."""
+        return self.learners + self.more[:max(0, n_learners - len(self.learners))]
 
     def reorder(self, ranking: Sequence[str]) -> Plan:
         """Keep only ``ranking``'s learners, in its order (after probes): the first trials
@@ -53,7 +61,7 @@ class Plan:
                 first.insert(0, lead)
                 rest = [c for c in rest if c is not lead]
         return Plan(keep, first + rest, [c for c in self.probes if c[0] in order],
-                    {k: v for k, v in self.prior.items() if k in order}, len(first))
+                    {k: v for k, v in self.prior.items() if k in order}, len(first), self.more)
 
     def _round(self, config: Config) -> int:
         same = [c for c in self.warm_starts[self.n_first:] if c[0] == config[0]]
@@ -70,7 +78,8 @@ def warm_plan(recommendations: Sequence[Any], n_rows: int, *, top: int = TOP_LEA
     learner, then the second ones…) so that a short budget still tries each recommended
     learner once before refining any of them.
     """
-    chosen = [r for r in recommendations if eligible(r.learner, n_rows)][:top]
+    allowed = [r for r in recommendations if eligible(r.learner, n_rows)]
+    chosen = allowed[:top]
     configs = {r.learner: [dict(c) for c in r.configurations]
                or [LEARNERS[r.learner].default_params()] for r in chosen}
     first = sorted((trial, r.learner, i) for r in chosen
@@ -83,7 +92,8 @@ def warm_plan(recommendations: Sequence[Any], n_rows: int, *, top: int = TOP_LEA
     probes = [(r.learner, configs[r.learner][0]) for r in chosen]
     prior = {r.learner: float(r.expected_score) for r in chosen
              if getattr(r, "expected_score", None) is not None}
-    return Plan([r.learner for r in chosen], warm, probes, prior, len(first))
+    return Plan([r.learner for r in chosen], warm, probes, prior, len(first),
+                [r.learner for r in allowed[top:]])
 
 
 def cold_plan(n_rows: int) -> Plan:

@@ -41,6 +41,12 @@ from metasel.search._study import (
     make_study,
     run_study,
 )
+from metasel.search._widen import (
+    expected_trials,
+    learner_count,
+    pilot_fold_seconds,
+    probe_fold_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +55,9 @@ PROBE_SHARE = 0.15
 #: warm starts enqueued (the plan's first ones: one per top learner); TPE models the study
 #: right after them: refining the best of them beats trying more recommended configurations
 WARM_STARTS = 5
+#: share of the time left after the probes that the study's trials are expected to use (the
+#: rest: the refit and its slack), for the expected number of trials
+SEARCH_SHARE = 0.85
 #: refit time estimate = fold fit time x (all rows / fold rows) x this safety factor
 REFIT_SAFETY = 1.3
 #: time kept free after the study on top of the refit estimate: fixed + share of the budget
@@ -112,13 +121,14 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         if probes.records:  # without a probe fit there is nothing to re-rank on
             plan = plan.reorder(_with_prior(plan, probes, settings.metric))
     warm = [c for c in plan.warm_starts if c[0] in plan.learners][:WARM_STARTS]
-    study = make_study(plan.learners, random_state=settings.random_state,
-                       storage=settings.storage, study_name=settings.study_name,
-                       startup_trials=len(warm) or TPE_STARTUP_TRIALS)
-    enqueue_warm_starts(study, warm, plan.learners)
     splits = make_splits(y, settings.cv, settings.random_state)
     train_share = len(splits[0][0]) / len(y)
-    result = run_study(study, plan.learners, X, y, splits=splits, metric=settings.metric,
+    learners = _searched_learners(plan, probes, X, y, splits, settings, make_model, deadline)
+    study = make_study(learners, random_state=settings.random_state,
+                       storage=settings.storage, study_name=settings.study_name,
+                       startup_trials=len(warm) or TPE_STARTUP_TRIALS)
+    enqueue_warm_starts(study, warm, learners)
+    result = run_study(study, learners, X, y, splits=splits, metric=settings.metric,
                        make_model=make_model, deadline=deadline, n_trials=settings.n_trials,
                        n_jobs=settings.n_jobs, progress=settings.progress,
                        reserve=lambda found: _reserve(found, settings, train_share, deadline),
@@ -133,6 +143,24 @@ def search(X: pd.DataFrame, y: np.ndarray, plan: Plan, settings: SearchSettings,
         leaderboard=leaderboard(result, probes, members), study=study, ensemble=members,
         records=result.records, n_folds=len(splits), train_size=len(splits[0][0]),
     )
+
+
+def _searched_learners(plan: Plan, probes: ProbeOutcome, X, y, splits, settings, make_model,
+                       deadline: Deadline) -> list[str]:
+    """The plan's learners, widened by as many next-ranked ones as the expected trials allow
+    (:mod:`metasel.search._widen`); the pace comes from the probes, else from a pilot fold."""
+    if not plan.more:
+        return list(plan.learners)
+    fold_seconds = probe_fold_seconds(probes.records, len(splits[0][0]))
+    if fold_seconds is None and not probes.records:
+        fold_seconds = pilot_fold_seconds(plan, X, y, splits, settings.metric, make_model,
+                                          deadline)
+    trials = expected_trials(fold_seconds, splits, settings.n_jobs,
+                             SEARCH_SHARE * deadline.remaining(), settings.n_trials)
+    learners = plan.widened(learner_count(plan, trials))
+    logger.info("searching %d learners: about %.0f trials expected at %s s per fold",
+                len(learners), trials, f"{fold_seconds:.3g}" if fold_seconds else "unknown")
+    return learners
 
 
 def _owns_resampling(cv: Any) -> bool:

@@ -403,6 +403,27 @@ def test_a_partial_trial_is_ranked_against_full_ones_on_its_own_rows(partial_noi
     assert len(result.candidates) == 2
 
 
+def test_some_candidate_keeps_fold_models_whatever_order_partial_trials_take():
+    """Re-ranking partial trials against a new best full one can put first a candidate
+    whose fold models were already dropped (primary.tumor, 10 s: the refit was cut and the
+    final model fell back to the class priors after 23 trials). The best candidate that
+    still has fold models keeps them, as the fallback of a refit that fails."""
+    from metasel.search._study import Candidate, SearchResult, _keep_candidate
+
+    y = np.tile([0, 1], 60)
+    folds = np.array_split(np.arange(len(y)), 3)
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        result = SearchResult(optuna.create_study(direction="maximize"))
+        for number in range(12):
+            rows = np.concatenate(folds[:rng.integers(1, 4)])
+            evaluation = _scored(y, rows, rng.uniform(0.2, 2.0, len(y)), seed=100 * seed + number)
+            evaluation.models = [f"model {number}"]
+            _keep_candidate(result, Candidate(number, "knn", {}, evaluation), 5, y, "roc_auc")
+            holders = [c for c in result.candidates if c.evaluation.models]
+            assert len(holders) == 1, (seed, number)
+
+
 def test_ensemble_selection_leaves_out_partial_trials(table):
     """Selected on the rows every member predicted, an ensemble with a one-fold trial is
     scored on that fold only and then compared with three-fold scores."""

@@ -268,11 +268,12 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
 
 
 def _fallback(result: SearchResult, probes: ProbeOutcome, X, y, n_classes):
-    best = result.best
-    if best is not None and best.evaluation.models:
+    best = next((c for c in result.candidates if c.evaluation.models), None)
+    if best is not None:
         models = best.evaluation.models
-        warnings.warn("No time was left to refit the best configuration on all rows; the "
-                      f"final model averages its {len(models)} cross-validation fold models. "
+        which = "the best configuration" if best is result.best else f"trial {best.number}"
+        warnings.warn(f"No time was left to refit {which} on all rows; the final model "
+                      f"averages its {len(models)} cross-validation fold models. "
                       "Give a larger time_budget to refit.", RefitWarning, stacklevel=4)
         bag = WeightedEnsemble.from_fitted(models, [1.0] * len(models), n_classes)
         return bag, "fold-models", [{"learner": best.learner, "params": best.params,

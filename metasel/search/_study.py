@@ -391,11 +391,15 @@ def _record(result: SearchResult, number, name, params, score, fit_time, duratio
 
 def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np.ndarray,
                     metric: str) -> None:
-    """Insert by score (earlier wins ties); only the best keeps its fitted fold models.
+    """Insert by score (earlier wins ties); only the best candidate that has fitted fold
+    models keeps them (the final model's fallback when its refit fails).
 
     A partial trial (scored on the folds it finished) is ranked on those rows against the
     best full trial: a fold that is easy for every model must not make it the winner
     (diabetes, 30 s: an MLP's one fold at 0.854 beat a three-fold 0.843, and lost on test).
+    A new best full trial re-ranks the partial ones, which can put first a candidate whose
+    models are gone: the models then stay with the best one that still has them
+    (primary.tumor, 10 s: all were dropped, the refit was cut, the model was the priors).
     """
     ranked = result.candidates + [candidate]
     full = best_covered(ranked)
@@ -405,8 +409,10 @@ def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np
             other.rank_score = _paired_score(other.evaluation, reference, y, metric)
     ranked.sort(key=lambda c: -c.rank_score)
     del ranked[keep:]
-    for other in ranked[1:]:
-        other.evaluation.models = []
+    holder = next((c for c in ranked if c.evaluation.models), None)
+    for other in ranked:
+        if other is not holder:
+            other.evaluation.models = []
     result.candidates[:] = ranked
 
 

@@ -35,3 +35,12 @@ def mixed_frame() -> pd.DataFrame:
     frame.loc[::7, "age"] = np.nan
     frame.loc[::11, "city"] = None
     return frame
+
+
+@pytest.fixture(scope="module")
+def table() -> tuple[pd.DataFrame, np.ndarray]:
+    """A small numeric binary table for search tests (400 rows, 8 features)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, n_features=8, n_informative=4, random_state=0)
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y

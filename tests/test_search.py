@@ -35,12 +35,6 @@ from metasel.search import (
 from metasel.search._study import MAX_REFUSALS_IN_A_ROW
 
 
-@pytest.fixture(scope="module")
-def table() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(n_samples=400, n_features=8, n_informative=4, random_state=0)
-    return pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]), y
-
-
 def test_run_with_timeout_cuts_a_hanging_call_on_time():
     tic = time.monotonic()
     with pytest.raises(BudgetExceeded, match="cut after"):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.datasets import make_classification
 
 from metasel.search import Deadline, Plan, ProbeRecord, SearchSettings, search, warm_plan
 from metasel.search._widen import (
@@ -14,12 +12,6 @@ from metasel.search._widen import (
     learner_count,
     probe_fold_seconds,
 )
-
-
-@pytest.fixture(scope="module")
-def table() -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = make_classification(n_samples=300, n_features=6, n_informative=3, random_state=1)
-    return pd.DataFrame(X, columns=[f"f{i}" for i in range(6)]), y
 
 
 def _plan() -> Plan:

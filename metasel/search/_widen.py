@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from metasel.search._budget import BudgetExceeded, Deadline
+from metasel.search._budget import Deadline
 from metasel.search._evaluate import Split, evaluate
 from metasel.search._plan import Plan
 from metasel.search._probes import ProbeRecord
@@ -32,8 +32,8 @@ PILOT_SHARE = 0.05
 
 
 def learner_count(plan: Plan, expected_trials: float) -> int:
-    """The number of learners to search: the plan's top ones, plus one per
-    ``TRIALS_PER_LEARNER`` expected trials beyond them, up to every eligible learner."""
+    """The number of learners to search: one per ``TRIALS_PER_LEARNER`` expected trials,
+    never fewer than the plan's top ones nor more than every eligible learner."""
     most = len(plan.learners) + len(plan.more)
     fitting = math.floor(expected_trials / TRIALS_PER_LEARNER) if expected_trials > 0 else 0
     return int(min(most, max(len(plan.learners), fitting)))
@@ -70,8 +70,6 @@ def pilot_fold_seconds(plan: Plan, X: pd.DataFrame, y: np.ndarray, splits: Seque
         evaluation = evaluate(lambda: make_model(name, params), X, y, splits[:1], metric,
                               deadline.sub(PILOT_SHARE * deadline.remaining()),
                               n_classes=int(y.max()) + 1, keep_models=False)
-    except BudgetExceeded:
-        return None
-    except Exception:  # noqa: BLE001 - the study reports a failing learner itself
+    except Exception:  # noqa: BLE001 - cut or failing: the study deals with the learner
         return None
     return evaluation.duration

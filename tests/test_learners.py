@@ -268,3 +268,25 @@ def test_configuration_ids_are_those_the_shipped_kb_recorded():
         assert ids <= stored[name], name
     grown = get_learner("mlp").complete({"max_iter": 21})
     assert grown["max_iter"] == 21 and "max_iter" not in get_learner("mlp").default_params()
+
+
+def test_gradient_boosting_probabilities_do_not_saturate_with_a_two_row_class(arff_root):
+    """hypothyroid's fourth class has 2 rows: without l2 regularisation this recommended
+    configuration's probabilities were exact zeros for most test rows (ROC AUC 0.552)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from metasel import load_dataset
+
+    data = load_dataset(arff_root / "classification" / "hypothyroid.arff")
+    y = data.y.cat.codes.to_numpy()
+    train, test = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y,
+                                   random_state=2)
+    config = {"learning_rate": 0.2274, "max_features": 0.4317, "max_iter": 81,
+              "max_leaf_nodes": 52, "min_samples_leaf": 4}
+    model = get_learner("hist_gradient_boosting").build(config, random_state=2)
+    proba = model.fit(data.X.iloc[train], y[train]).predict_proba(data.X.iloc[test])
+    assert (proba == 0).mean() < 0.01
+    present = np.unique(y[test])
+    auc = np.mean([roc_auc_score(y[test] == k, proba[:, k]) for k in present])
+    assert auc > 0.95

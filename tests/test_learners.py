@@ -277,8 +277,10 @@ def test_gradient_boosting_probabilities_do_not_saturate_with_a_two_row_class(ar
     from sklearn.model_selection import train_test_split
 
     from metasel import load_dataset
+    from metasel.exceptions import DataWarning
 
-    data = load_dataset(arff_root / "classification" / "hypothyroid.arff")
+    with pytest.warns(DataWarning, match="constant"):
+        data = load_dataset(arff_root / "classification" / "hypothyroid.arff")
     y = data.y.cat.codes.to_numpy()
     train, test = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y,
                                    random_state=2)

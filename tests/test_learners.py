@@ -276,8 +276,7 @@ def test_gradient_boosting_probabilities_do_not_saturate_with_a_two_row_class(ar
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
-    from metasel import load_dataset
-    from metasel.exceptions import DataWarning
+    from metasel.data import DataWarning, load_dataset
 
     with pytest.warns(DataWarning, match="constant"):
         data = load_dataset(arff_root / "classification" / "hypothyroid.arff")

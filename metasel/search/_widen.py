@@ -35,7 +35,7 @@ def learner_count(plan: Plan, expected_trials: float) -> int:
     """The number of learners to search: one per ``TRIALS_PER_LEARNER`` expected trials,
     never fewer than the plan's top ones nor more than every eligible learner."""
     most = len(plan.learners) + len(plan.more)
-    fitting = math.floor(expected_trials / TRIALS_PER_LEARNER) if expected_trials > 0 else 0
+    fitting = math.floor(expected_trials / TRIALS_PER_LEARNER)
     return int(min(most, max(len(plan.learners), fitting)))
 
 
@@ -43,7 +43,7 @@ def expected_trials(fold_seconds: float | None, splits: Sequence[Split], n_jobs:
                     seconds: float, n_trials: int | None) -> float:
     """Trials of ``fold_seconds`` per fold that fit in ``seconds`` (0 when the pace is
     unknown: the search then stays on the top learners), at most ``n_trials``."""
-    if not fold_seconds or fold_seconds <= 0:
+    if not fold_seconds:
         return 0.0
     batches = math.ceil(len(splits) / max(1, n_jobs))
     trials = seconds / (fold_seconds * batches)
@@ -63,7 +63,7 @@ def pilot_fold_seconds(plan: Plan, X: pd.DataFrame, y: np.ndarray, splits: Seque
                        deadline: Deadline) -> float | None:
     """Seconds one fold of the first warm start takes (None when it fails or runs past
     ``PILOT_SHARE`` of the time left): the pace where no probe ran."""
-    if not plan.more or not plan.warm_starts or not splits:
+    if not plan.warm_starts:
         return None
     name, params = plan.warm_starts[0]
     try:

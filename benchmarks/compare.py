@@ -30,6 +30,7 @@ import logging
 import multiprocessing
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -441,7 +442,7 @@ def write_efficiency_report(out: Path) -> None:
                     **{f"median_reach_tol_{t:g}": (f"reach_tol_{t:g}", "median")
                        for t in REACH_TOLERANCES})
                .reindex(order).reset_index())
-    intervals = {variant: "[{:g}, {:g}]".format(*median_interval(part["reach"], part["dataset"]))
+    intervals = {variant: "[{:g}, {:g}]".format(*bootstrap_interval(part["reach"], part["dataset"]))
                  for variant, part in table.groupby("variant")}
     summary.insert(3, "median_reach_90ci", summary["variant"].map(intervals))
     summary.to_csv(out / "efficiency_summary.csv", index=False)
@@ -491,19 +492,34 @@ def comparable(out: Path) -> pd.DataFrame:
 
 
 def summary(full: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per budget and method: mean score, mean rank, and metasel's wins/ties/losses against it."""
+    """Per budget and method: mean score, mean rank, and MetaSel against it: wins/ties/losses,
+    the mean rank gap and the mean score gain, each with its bootstrap interval over datasets
+    (an interval that holds 0 leaves the order of the two undecided by these rows)."""
     rows = []
     for budget, part in full.groupby("budget"):
         table = part.pivot_table(index=["dataset", "seed"], columns="method", values=metric)
         ranks = table.rank(axis=1, ascending=False, method="average")
+        datasets = table.index.get_level_values("dataset").to_series(index=table.index)
         for method in table.columns:
             # a run of the peers alone (``--methods optuna_cold``) has no MetaSel to compare
             versus = method != "metasel" and "metasel" in table.columns
-            rows.append({"budget": budget, "method": method, "n": len(table),
-                         f"mean_{metric}": table[method].mean(), "mean_rank": ranks[method].mean(),
-                         "metasel_w/t/l": wins_ties_losses(table["metasel"] - table[method])
-                         if versus else ""})
+            rows.append({
+                "budget": budget, "method": method, "n": len(table),
+                f"mean_{metric}": table[method].mean(), "mean_rank": ranks[method].mean(),
+                "metasel_w/t/l": wins_ties_losses(table["metasel"] - table[method])
+                if versus else "",
+                "metasel_rank_gap_90ci": _mean_and_interval(
+                    ranks["metasel"] - ranks[method], datasets) if versus else "",
+                "metasel_gain_90ci": _mean_and_interval(
+                    table["metasel"] - table[method], datasets) if versus else "",
+            })
     return pd.DataFrame(rows).sort_values(["budget", "mean_rank"])
+
+
+def _mean_and_interval(values: pd.Series, datasets: pd.Series) -> str:
+    """``"mean [low, high]"``: the mean of paired differences and its bootstrap interval."""
+    low, high = bootstrap_interval(values, datasets, np.mean)
+    return f"{values.mean():+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
 def wins_ties_losses(diff: pd.Series) -> str:
@@ -530,9 +546,12 @@ def warm_start_efficiency(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def median_interval(values: pd.Series, groups: pd.Series, *, seed: int = 0) -> tuple[float, float]:
-    """Bootstrap interval (BOOTSTRAP_COVERAGE) of the median of ``values``, resampling whole
-    ``groups`` (a dataset's seeds share its difficulty, so they are not independent draws).
+def bootstrap_interval(values: pd.Series, groups: pd.Series,
+                       statistic: Callable[[np.ndarray], float] = np.median, *,
+                       seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval (BOOTSTRAP_COVERAGE) of ``statistic`` of ``values``, resampling
+    whole ``groups`` (a dataset's seeds share its difficulty, so they are not independent
+    draws).
 
     Quantiles are taken without interpolation: a median may be ``inf`` (not reached).
     """
@@ -540,11 +559,10 @@ def median_interval(values: pd.Series, groups: pd.Series, *, seed: int = 0) -> t
     members = [values[groups == name].to_numpy(float) for name in names]
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(names), size=(BOOTSTRAP_RESAMPLES, len(names)))
-    medians = np.array([np.median(np.concatenate([members[i] for i in pick]))
-                        for pick in picks])
+    stats = np.array([statistic(np.concatenate([members[i] for i in pick])) for pick in picks])
     tail = (1 - BOOTSTRAP_COVERAGE) / 2
-    return (float(np.quantile(medians, tail, method="lower")),
-            float(np.quantile(medians, 1 - tail, method="higher")))
+    return (float(np.quantile(stats, tail, method="lower")),
+            float(np.quantile(stats, 1 - tail, method="higher")))
 
 
 def trials_to_reach(scores: np.ndarray, target: float) -> float:
@@ -577,6 +595,11 @@ def write_report(out: Path) -> None:
     for metric in ("roc_auc", "balanced_accuracy"):
         lines += [f"## {metric} (mean over datasets; rank 1 = best; "
                   f"w/t/l = MetaSel wins/ties/losses against the row's method, tie < {TIE})", "",
+                  "`metasel_rank_gap_90ci`: MetaSel's mean rank minus the row's method's "
+                  "(negative: MetaSel ranks better), `metasel_gain_90ci`: MetaSel's mean score "
+                  f"minus the method's; each with its {BOOTSTRAP_COVERAGE:.0%} bootstrap "
+                  "interval over the datasets (a dataset's seeds resampled together). An "
+                  "interval that holds 0 leaves the order undecided by these rows.", "",
                   _markdown(summary(full, metric)), ""]
     searched = raw[raw["budget"] > 0].assign(lost_s=raw.get("lost_s", np.nan))
     times = searched.groupby(["budget", "method"]).agg(

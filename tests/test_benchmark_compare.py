@@ -144,13 +144,13 @@ def test_multiclass_auc_is_sklearns_ovr_and_skips_classes_missing_from_the_test_
     assert scores["roc_auc"] == pytest.approx(expected)
 
 
-def test_median_interval_resamples_datasets_and_keeps_unreached_medians(compare):
+def test_bootstrap_interval_resamples_datasets_and_keeps_unreached_medians(compare):
     reach = pd.Series([1.0, 2.0, 3.0, 4.0, np.inf, np.inf])
     datasets = pd.Series(["a", "a", "b", "b", "c", "c"])
-    low, high = compare.median_interval(reach, datasets)
+    low, high = compare.bootstrap_interval(reach, datasets)
     assert low <= np.median(reach) <= high
     assert 1.0 <= low < 4.0 and high == np.inf  # a resample of mostly "c" is never reached
-    one = compare.median_interval(pd.Series([5.0, 5.0]), pd.Series(["a", "a"]))
+    one = compare.bootstrap_interval(pd.Series([5.0, 5.0]), pd.Series(["a", "a"]))
     assert one == (5.0, 5.0)
 
 
@@ -161,3 +161,29 @@ def test_summary_of_a_run_without_metasel_ranks_the_peers_it_has(compare):
     table = compare.summary(full, "roc_auc").set_index("method")
     assert table.at["optuna_cold", "mean_rank"] == 1.5
     assert set(table["metasel_w/t/l"]) == {""}
+
+
+def test_summary_gives_metasels_rank_gap_and_gain_with_intervals_over_datasets(compare):
+    rows = []
+    for i, dataset in enumerate("abcdef"):
+        for seed in (0, 1):
+            # MetaSel beats FLAML everywhere, and is even with the cold search: it wins on
+            # three datasets and loses on the other three by the same margin
+            cold = 0.80 + (0.02 if i % 2 else -0.02)
+            rows += [{"dataset": dataset, "seed": seed, "budget": 10, "method": m,
+                      "roc_auc": score}
+                     for m, score in (("metasel", 0.80), ("optuna_cold", cold), ("flaml", 0.70))]
+    table = compare.summary(pd.DataFrame(rows), "roc_auc").set_index("method")
+
+    def parsed(cell: str) -> tuple[float, float, float]:
+        mean, interval = cell.split(" [")
+        low, high = interval.rstrip("]").split(", ")
+        return float(mean), float(low), float(high)
+
+    gap, low, high = parsed(table.at["flaml", "metasel_rank_gap_90ci"])
+    assert gap < 0 and high < 0  # MetaSel's better rank is certain on these rows
+    gain, low, high = parsed(table.at["flaml", "metasel_gain_90ci"])
+    assert gain == pytest.approx(0.1) and low == pytest.approx(0.1) == high
+    gap, low, high = parsed(table.at["optuna_cold", "metasel_rank_gap_90ci"])
+    assert gap == pytest.approx(0.0) and low < 0 < high  # undecided
+    assert table.at["metasel", "metasel_rank_gap_90ci"] == ""

@@ -592,7 +592,8 @@ def write_report(out: Path) -> None:
              f"meta-model: it was retrained without the groups {excluded.get('groups', '?')} "
              f"({len(excluded.get('kb_datasets', []))} KB datasets of those groups held out; "
              f"{excluded.get('n_train', '?')} training datasets left).", ""]
-    for metric in ("roc_auc", "balanced_accuracy"):
+    tables = {metric: summary(full, metric) for metric in ("roc_auc", "balanced_accuracy")}
+    for metric, table in tables.items():
         lines += [f"## {metric} (mean over datasets; rank 1 = best; "
                   f"w/t/l = MetaSel wins/ties/losses against the row's method, tie < {TIE})", "",
                   "`metasel_rank_gap_90ci`: MetaSel's mean rank minus the row's method's "
@@ -600,7 +601,7 @@ def write_report(out: Path) -> None:
                   f"minus the method's; each with its {BOOTSTRAP_COVERAGE:.0%} bootstrap "
                   "interval over the datasets (a dataset's seeds resampled together). An "
                   "interval that holds 0 leaves the order undecided by these rows.", "",
-                  _markdown(summary(full, metric)), ""]
+                  _markdown(table), ""]
     searched = raw[raw["budget"] > 0].assign(lost_s=raw.get("lost_s", np.nan))
     times = searched.groupby(["budget", "method"]).agg(
         mean=("fit_time", "mean"), max=("fit_time", "max"), lost_mean=("lost_s", "mean"))
@@ -620,7 +621,7 @@ def write_report(out: Path) -> None:
                   "(`--efficiency`).", "",
                   _markdown(eff), ""]
     (out / "compare.md").write_text("\n".join(lines))
-    _plots(full, raw, out)
+    _plots(full, tables["roc_auc"], raw, out)
 
 
 def rows_command(raw: pd.DataFrame, out: Path) -> str:
@@ -672,7 +673,9 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def _plots(full: pd.DataFrame, raw: pd.DataFrame, out: Path) -> None:
+def _plots(full: pd.DataFrame, ranked: pd.DataFrame, raw: pd.DataFrame, out: Path) -> None:
+    """compare_score_vs_budget.png (``ranked``: the ROC AUC summary) and
+    compare_trials_to_reach.png."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -681,7 +684,7 @@ def _plots(full: pd.DataFrame, raw: pd.DataFrame, out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for method, part in full.groupby("method"):
         means = part.groupby("budget")["roc_auc"].mean()
-        ranks = summary(full, "roc_auc").query("method == @method").set_index("budget")
+        ranks = ranked.query("method == @method").set_index("budget")
         axes[0].plot(means.index, means.values, marker="o", label=method)
         axes[1].plot(ranks.index, ranks["mean_rank"], marker="o", label=method)
     axes[0].set(xlabel="time budget (s)", ylabel="mean test ROC AUC", title="Score vs budget")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -32,6 +33,7 @@ from metasel.search import (
     search,
     warm_plan,
 )
+from metasel.search._budget import run_in_threads
 from metasel.search._study import MAX_REFUSALS_IN_A_ROW
 
 
@@ -58,6 +60,33 @@ def test_a_cut_call_stops_instead_of_running_on_in_the_background():
         run_with_timeout(_busy, 0.2, "busy-single")
     time.sleep(0.5)
     assert _alive("metasel-busy-single") == []
+
+
+def _swallows_the_first_stop() -> None:
+    """Work on after catching everything once, as a weakref callback does with any
+    exception raised inside it."""
+    with contextlib.suppress(BaseException):  # the point: the stop is swallowed
+        _busy()
+    _busy()
+
+
+@pytest.mark.parametrize("in_batch", [False, True])
+def test_a_cut_call_that_swallows_one_stop_is_stopped_again(in_batch):
+    call = (lambda: run_in_threads([_swallows_the_first_stop] * 2)) if in_batch \
+        else _swallows_the_first_stop
+    before = threading.active_count()
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        run_with_timeout(call, 0.2, "swallow")
+    time.sleep(1.0)
+    assert _alive("metasel-swallow") == []
+    assert threading.active_count() <= before
+
+
+def test_a_cut_call_stops_the_timed_call_it_waits_for():
+    with pytest.raises(BudgetExceeded, match="cut after"):
+        run_with_timeout(lambda: run_with_timeout(_busy, 10.0, "inner"), 0.2, "outer")
+    time.sleep(0.5)
+    assert _alive("metasel-inner") == []
 
 
 def test_a_cut_batch_of_parallel_folds_stops_every_fold(table):

@@ -5,9 +5,11 @@ work that has not started yet; :func:`run_with_timeout` cuts work that has start
 overruns (a learner that hangs). Python cannot kill a thread, so a cut call is *abandoned*
 in a daemon thread: its result is discarded, it never blocks interpreter exit, and it is
 sent :class:`Abandoned`, which stops it at its next Python instruction (between the trees
-of a forest, the rounds of a booster, the epochs of an MLP). Left running, cut folds kept a
-core busy after ``fit`` returned and slowed the next fit in the same process past its own
-deadlines (the third 10 s fit on letter lost its recommendations that way).
+of a forest, the rounds of a booster, the epochs of an MLP), and sent it again until it ends:
+code that ignores every exception (a ``WeakKeyDictionary`` callback, once) can swallow one.
+Left running, cut folds kept a core busy after ``fit`` returned and slowed the next fit in
+the same process past its own deadlines (the third 10 s fit on letter lost its
+recommendations that way).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from metasel.learners import in_native_fit, stop_thread
 T = TypeVar("T")
 #: how often a thread waiting for others looks whether they are done
 _POLL_S = 0.005
+#: how long a cut thread that still runs, or a thread waiting for a timed call, goes before
+#: it is sent :class:`Abandoned` again, or looks whether it was sent one itself
+_RECHECK_S = 0.1
 
 
 class Abandoned(BaseException):
@@ -86,6 +91,7 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
     if timeout <= 0:
         raise BudgetExceeded(f"{what}: no time left to start it")
     box: dict[str, object] = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
@@ -95,12 +101,18 @@ def run_with_timeout(fn: Callable[[], T], timeout: float, what: str = "call") ->
             pass  # nobody waits for this result any more
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = error
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name=f"metasel-{what}", daemon=True)
     worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        _raise_in(worker.ident)  # stop it at its next Python instruction
+    try:
+        finished = _wait(done, timeout)
+    except Abandoned:  # this thread was cut itself: so is the call it waits for
+        _abandon(worker, done.is_set)
+        raise
+    if not finished:
+        _abandon(worker, done.is_set)
         raise BudgetExceeded(f"{what}: cut after {timeout:.1f} s (it would overrun the budget)",
                              cut=True)
     if "error" in box:
@@ -137,11 +149,38 @@ def run_in_threads(calls: Sequence[Callable[[], T]]) -> list[T]:
             time.sleep(_POLL_S)
     except Abandoned:
         for i in list(running):
-            _raise_in(threads[i].ident)
+            _abandon(threads[i], lambda i=i: i not in running)
         raise
     if errors:
         raise errors[0]
     return out
+
+
+def _wait(event: threading.Event, timeout: float) -> bool:
+    """``event.wait(timeout)`` in short slices: a thread blocked in one long wait would not
+    see its own :class:`Abandoned` until the wait ends."""
+    end = time.monotonic() + timeout
+    while not event.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        event.wait(min(left, _RECHECK_S))
+    return True
+
+
+def _abandon(thread: threading.Thread, finished: Callable[[], bool]) -> None:
+    """Stop ``thread`` at its next Python instruction, and again every ``_RECHECK_S`` until
+    ``finished()`` (its own flag: ``Thread.is_alive`` can be wrong after an interrupted
+    ``join``)."""
+    _raise_in(thread.ident)
+
+    def resend() -> None:
+        while not finished():
+            time.sleep(_RECHECK_S)
+            if not finished():
+                _raise_in(thread.ident)
+
+    threading.Thread(target=resend, name=f"{thread.name}-stop", daemon=True).start()
 
 
 def _raise_in(ident: int | None) -> None:

@@ -211,18 +211,38 @@ def _metasel_cold_reseeded(X, y, job):
     return _metasel(X, y, job, warm=False, seed_shift=RESEED)
 
 
+class _PositionalColumns:
+    """A model fitted and asked on columns named by position: FLAML's LightGBM refuses
+    names with JSON characters (spambase's ``char_freq_;``), which would score FLAML on the
+    names rather than the data."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    @staticmethod
+    def columns(X: pd.DataFrame) -> pd.DataFrame:
+        return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(self.columns(X))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model.predict(self.columns(X))
+
+
 def _flaml(X, y, job):
     from flaml import AutoML
 
     automl = AutoML()
     n_classes = len(np.unique(y))
-    automl.fit(X, y, task="classification", time_budget=job["budget"], n_jobs=1,
+    automl.fit(_PositionalColumns.columns(X), y, task="classification",
+               time_budget=job["budget"], n_jobs=1,
                metric="roc_auc" if n_classes == 2 else "roc_auc_ovr", seed=job["seed"],
                verbose=0)
     info = {"n_trials": len(getattr(automl, "config_history", {}) or {}),
             "best_learner": str(automl.best_estimator), "final_model": "flaml",
             "trial_scores": "", "first_learners": ""}
-    return automl, info
+    return _PositionalColumns(automl), info
 
 
 def _default(name: str, X, y, job):

@@ -187,3 +187,14 @@ def test_summary_gives_metasels_rank_gap_and_gain_with_intervals_over_datasets(c
     gap, low, high = parsed(table.at["optuna_cold", "metasel_rank_gap_90ci"])
     assert gap == pytest.approx(0.0) and low < 0 < high  # undecided
     assert table.at["metasel", "metasel_rank_gap_90ci"] == ""
+
+
+def test_flaml_is_scored_on_the_data_whatever_its_column_names(compare):
+    pytest.importorskip("flaml")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["char_freq_;", 'quote"', "a:b"])
+    y = (X.iloc[:, 0] > 0).to_numpy().astype(int)
+    model, info = compare._flaml(X, y, {"budget": 2, "seed": 0})
+    assert info["n_trials"] >= 1
+    assert model.predict_proba(X).shape == (120, 2)
+    assert (model.predict(X) == y).mean() > 0.8

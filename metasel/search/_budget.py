@@ -170,15 +170,16 @@ def _wait(event: threading.Event, timeout: float) -> bool:
 
 def _abandon(thread: threading.Thread, finished: Callable[[], bool]) -> None:
     """Stop ``thread`` at its next Python instruction, and again every ``_RECHECK_S`` until
-    ``finished()`` (its own flag: ``Thread.is_alive`` can be wrong after an interrupted
-    ``join``)."""
+    ``finished()`` or the thread has ended (an exception that lands where it would set its
+    flag ends it unflagged; its id may then belong to another thread)."""
     _raise_in(thread.ident)
 
     def resend() -> None:
-        while not finished():
+        while True:
             time.sleep(_RECHECK_S)
-            if not finished():
-                _raise_in(thread.ident)
+            if finished() or not thread.is_alive():
+                return
+            _raise_in(thread.ident)
 
     threading.Thread(target=resend, name=f"{thread.name}-stop", daemon=True).start()
 

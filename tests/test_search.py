@@ -150,11 +150,36 @@ def test_score_proba_auc_equals_scikit_learn_with_ties_and_absent_classes(n_clas
         assert score_proba("roc_auc", y, proba) == pytest.approx(expected, abs=1e-12)
 
 
-def test_make_splits_lowers_fold_count_to_the_smallest_class():
-    y = np.array([0] * 20 + [1] * 3)
+def test_make_splits_keeps_the_fold_count_and_every_class_of_two_rows_in_every_training_part():
+    y = np.array([0] * 20 + [1] * 20 + [2] * 2 + [3])
     splits = make_splits(y, 5, random_state=0)
-    assert len(splits) == 3
-    assert all(1 in y[test] for _, test in splits)
+    assert len(splits) == 5
+    for train, test in splits:
+        assert {0, 1, 2} <= set(y[train])
+        assert abs((y[test] == 0).sum() - 4) <= 1  # stratified despite the single-row class
+
+
+def test_make_splits_auto_holdout_trains_on_a_single_row_class():
+    y = np.r_[np.arange(12_000) % 2, 2]
+    (train, test), = make_splits(y, "auto", random_state=0)
+    assert len(y) - 1 in train
+    assert (y[test] == 1).mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_rows_of_a_class_missing_from_their_training_part_are_not_scored():
+    """Every model gives such a row probability 0 for its class; scored, it would rank a
+    model that spreads probability over other rows (a network) below one that does not."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.repeat([0, 1, 2], 30), 3]
+    X = pd.DataFrame({"a": y + rng.normal(0, 0.5, len(y))})
+    splits = make_splits(y, 3, 0)
+    evaluation = evaluate(lambda: DecisionTreeClassifier(max_depth=3), X, y, splits, "roc_auc", Deadline(30),
+                          n_classes=4)
+    assert np.isnan(evaluation.oof[-1]).all()
+    assert evaluation.covered.sum() == len(y) - 1
+    scored = evaluation.covered
+    assert evaluation.score == pytest.approx(
+        score_proba("roc_auc", y[scored], evaluation.oof[scored]))
 
 
 def test_make_splits_auto_uses_a_holdout_for_large_tables():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,25 +73,40 @@ def make_splits(y: np.ndarray, cv: Any, random_state: int | None) -> list[Split]
     """The resampling plan: ``cv`` folds, or ``"auto"`` (3 folds; a 20 % holdout from 10,000
     rows).
 
-    Folds are stratified when every class has at least two rows; the fold count is lowered
-    to the smallest class size so that no fold misses a class it could have.
+    Folds and holdout are stratified, also when a class is smaller than the fold count: its
+    rows then go to as many folds as it has, so a class of two or more rows is in every
+    training part. Lowering the fold count to the smallest class instead (or giving up
+    stratification for a class of one row, as this did before) costs every class training
+    rows, or loses whole classes from some training parts, for a class that is scored on
+    few rows anyway. A row whose class its fold's training part lacks is not scored
+    (:func:`evaluate`).
     """
     n = len(y)
     if not isinstance(cv, str) and hasattr(cv, "split"):
         return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(np.zeros((n, 1)), y)]
-    min_count = int(np.bincount(y).min()) if n else 0
+    counts = np.bincount(y) if n else np.zeros(1, dtype=int)
     if cv == "auto":
-        if n >= AUTO_HOLDOUT_ROWS and min_count >= 2:
-            holdout = StratifiedShuffleSplit(1, test_size=HOLDOUT_SHARE, random_state=random_state)
-            return list(holdout.split(np.zeros((n, 1)), y))
+        if n >= AUTO_HOLDOUT_ROWS:
+            return [_stratified_holdout(y, counts, random_state)]
         cv = AUTO_FOLDS
     n_splits = int(cv)
-    if min_count >= 2:
-        splitter = StratifiedKFold(min(n_splits, min_count), shuffle=True,
-                                   random_state=random_state)
+    if counts.max() >= n_splits:
+        splitter = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
     else:
         splitter = KFold(min(n_splits, n), shuffle=True, random_state=random_state)
-    return list(splitter.split(np.zeros((n, 1)), y))
+    with warnings.catch_warnings():  # "the least populated class has only k members"
+        warnings.simplefilter("ignore", UserWarning)
+        return list(splitter.split(np.zeros((n, 1)), y))
+
+
+def _stratified_holdout(y: np.ndarray, counts: np.ndarray, random_state: int | None) -> Split:
+    """A stratified holdout; the rows of classes with a single row are trained on (a split
+    of them would be refused, and a single held-out row cannot be scored)."""
+    rows = np.arange(len(y))
+    single = counts[y] < 2
+    holdout = StratifiedShuffleSplit(1, test_size=HOLDOUT_SHARE, random_state=random_state)
+    (train, test), = holdout.split(np.zeros((int((~single).sum()), 1)), y[~single])
+    return np.concatenate([rows[~single][train], rows[single]]), rows[~single][test]
 
 
 @dataclass
@@ -152,6 +168,8 @@ def evaluate(
     Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
     folds are done: the trial is then scored on those (a holdout estimate, noisier but
     unbiased) rather than thrown away with the time they took.
+    A row whose class is missing from its fold's training part is not scored: its
+    out-of-fold row stays NaN, as for a fold that did not run.
     """
     started = time.monotonic()
     wall_times: list[float] = []
@@ -188,9 +206,13 @@ def evaluate(
                 break
             raise
         wall_times.append(time.monotonic() - tic)
-        for (_, test), (model, proba, fit_time) in zip(chunk, results, strict=True):
-            oof[test] = proba
-            fold_scores.append(score_proba(metric, y[test], proba))
+        for (train, test), (model, proba, fit_time) in zip(chunk, results, strict=True):
+            # a row of a class missing from the training part gets probability 0 from every
+            # model: it says nothing about the model, and in the pooled out-of-fold AUC it
+            # ranks models by how much probability they spread over the other rows
+            seen = np.isin(y[test], y[train])
+            oof[test[seen]] = proba[seen]
+            fold_scores.append(score_proba(metric, y[test][seen], proba[seen]))
             fit_times.append(fit_time)
             if keep_models:
                 models.append(model)

@@ -318,14 +318,22 @@ def run_all(args) -> None:
     jobs = pending_jobs(args, _done(csv, KEY))
     print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
     if jobs:
-        meta_path, _ = holdout_meta_model(held_out(args), args.out / "meta_holdout")
-        _run_jobs(jobs, meta_path, csv, KEY, COLUMNS)
+        _run_jobs(jobs, folder_meta_model(args.out / "meta_holdout", args.datasets), csv, KEY,
+                  COLUMNS)
 
 
-def held_out(args) -> list[str]:
-    """Datasets the meta-model must not know: every benchmark dataset, also when a subset is
-    rerun (the rows of one table come from one meta-model), and those of this run."""
-    return list(dict.fromkeys([*DATASETS, *args.datasets]))
+def folder_meta_model(folder: Path, datasets: list[str]) -> Path:
+    """The held-out meta-model of an output folder.
+
+    The folder's first run trains it without every benchmark dataset (also when it runs a
+    subset) and without ``datasets``; later runs reuse it, so that all rows of one folder
+    come from one meta-model, and a run whose datasets it knows is refused.
+    """
+    path = folder / METRIC
+    if path.exists():
+        _check_held_out(folder, datasets)
+        return path
+    return holdout_meta_model(list(dict.fromkeys([*DATASETS, *datasets])), folder)[0]
 
 
 def _done(csv: Path, key: list[str]) -> set[tuple]:
@@ -381,19 +389,16 @@ def run_efficiency(args) -> None:
     A warm (or reseeded) search stops as soon as it reaches the cold search's best (later
     trials cannot change the trials-to-reach count: trials run one after another).
 
-    The held-out meta-model is trained once into ``efficiency_meta`` and reused, so that
-    variants of the warm start are compared on the same meta-model.
+    The held-out meta-model is trained once into ``efficiency_meta`` and reused
+    (:func:`folder_meta_model`), so that variants of the warm start are compared on the same
+    meta-model.
     """
     csv = args.out / "efficiency.csv"
     jobs = efficiency_jobs(args, _done(csv, EFFICIENCY_KEY))
     print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
     if not jobs:
         return
-    meta_path = args.out / "efficiency_meta" / METRIC
-    if meta_path.exists():
-        _check_held_out(meta_path.parent, args.datasets)
-    else:
-        meta_path, _ = holdout_meta_model(held_out(args), meta_path.parent)
+    meta_path = folder_meta_model(args.out / "efficiency_meta", args.datasets)
     for job in jobs:
         if job["method"] != "optuna_cold":
             job["target"] = _cold_best(csv, job)

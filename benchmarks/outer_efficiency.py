@@ -65,9 +65,7 @@ def run(args) -> None:
     print(f"{len(jobs)} runs to do (rows already in {csv} are skipped)", flush=True)
     if not jobs:
         return
-    meta_path = args.out / "efficiency_meta" / "roc_auc"
-    if not meta_path.exists():
-        meta_path, _ = compare.holdout_meta_model(list(compare.DATASETS), meta_path.parent)
+    meta_path = compare.folder_meta_model(args.out / "efficiency_meta", args.datasets)
     compare._run_jobs(jobs, meta_path, csv, KEY, COLUMNS)
 
 

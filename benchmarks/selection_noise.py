@@ -28,7 +28,6 @@ import json
 import time
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import compare  # benchmarks/compare.py: data, outer split, held-out meta-model, scores
 import numpy as np
@@ -145,10 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
-        meta = args.out / "meta_holdout"
-        meta_path = meta / compare.METRIC
-        if not meta_path.exists():
-            compare.holdout_meta_model(compare.held_out(SimpleNamespace(datasets=TABLES)), meta)
+        meta_path = compare.folder_meta_model(args.out / "meta_holdout", list(TABLES))
         for seed in args.seeds:
             csv = args.out / f"trials_seed{seed}.csv"  # one file per process
             done = compare._done(csv, ["dataset", "seed"])

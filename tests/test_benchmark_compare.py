@@ -71,6 +71,23 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
     assert held_out == [list(compare.DATASETS)]
 
 
+def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_groups(
+        compare, tmp_path, monkeypatch, held_out):
+    """All rows of one folder come from one meta-model: a rerun does not retrain (nor
+    overwrite ``excluded.json``), and datasets that meta-model knows are refused."""
+    monkeypatch.setattr(compare, "load_benchmark_dataset",
+                        lambda name: SimpleNamespace(group=name.replace(".", "")))
+    folder = tmp_path / "meta_holdout"
+    (folder / compare.METRIC).mkdir(parents=True)
+    (folder / "excluded.json").write_text(json.dumps({"groups": ["cmc", "credita"]}))
+    argv = ["--datasets", "credit.a", "--budgets", "10", "--seeds", "0", "--out", str(tmp_path)]
+    compare.run_all(compare.parse_args(argv))
+    assert held_out == []
+    argv[1] = "car"
+    with pytest.raises(SystemExit, match="car"):
+        compare.run_all(compare.parse_args(argv))
+
+
 def test_efficiency_mode_holds_out_its_datasets_and_refuses_a_meta_model_that_knows_them(
         compare, tmp_path, monkeypatch, held_out):
     monkeypatch.setattr(compare, "load_benchmark_dataset",

@@ -71,6 +71,17 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
     assert held_out == [list(compare.DATASETS)]
 
 
+def test_kb_tables_of_a_benchmark_tables_shape_are_held_out_whatever_their_group(compare):
+    known = pd.DataFrame({"dataset_id": ["openml:772", "arff:quake", "arff:iris", "a:sick"],
+                          "group": ["quake", "quake", "iris", "sick"],
+                          "n_rows": [2178, 2178, 150, 3772], "n_features": [3, 3, 4, 29]})
+    tables = [SimpleNamespace(group="smoothmethquake", shape=(2178, 3)),
+              SimpleNamespace(group="sick", shape=(3772, 27))]
+    out, twins = compare.kb_rows_to_hold_out(known, tables)
+    assert out.tolist() == [True, True, False, True]
+    assert twins.tolist() == [True, True, False, False]
+
+
 def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_groups(
         compare, tmp_path, monkeypatch, held_out):
     """All rows of one folder come from one meta-model: a rerun does not retrain (nor

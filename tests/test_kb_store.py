@@ -57,6 +57,16 @@ def test_written_rows_read_back_with_schema_types(tmp_path):
     assert kb.metafeature_columns == ["NumberOfInstances", "ClassEntropy"]
 
 
+def test_a_kb_written_before_an_alias_was_known_reads_back_with_the_canonical_group(tmp_path):
+    """Leave-one-group-out stays honest on old KBs: 'sick' is the hypothyroid records."""
+    writer = KBWriter(tmp_path / "kb")
+    writer.write_datasets(datasets(["openml:sick", "openml:hypothyroid", "arff:iris"]))
+    writer.write_evaluations(evaluations("openml:sick", "knn", ["a"]))
+    kb = KnowledgeBase.open(tmp_path / "kb")
+    assert kb.datasets["group"].tolist() == ["hypothyroid", "hypothyroid", "iris"]
+    assert kb.evaluations["group"].tolist() == ["hypothyroid"]
+
+
 def test_writer_does_not_mutate_caller_frame(tmp_path):
     frame = evaluations("arff:iris", "knn", ["a"])
     before = frame.copy(deep=True)

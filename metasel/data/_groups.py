@@ -44,6 +44,17 @@ ALIASES: dict[str, str] = {
     "lymph": "lymphography",
     "cleveland": "heartc",
     "breastcancerwisconsin": "wdbc",
+    # the same records under another name, found by equal shapes across groups (2026-12-07)
+    "australian": "credita",  # Statlog Australian credit is crx re-encoded
+    "prnnfglass": "glass",  # forensic glass
+    "sick": "hypothyroid",  # the Garvan thyroid records, labelled for another disease
+    "analcatdatahalloffame": "baseball",  # OpenML's baseball is the Hall of Fame table
+    "houses": "calhousing",
+    "smoothmethquake": "quake",
+    "ginaprior2": "ginaprior",  # the 10-class digits behind gina_prior's binary task
+    **{f"ova{organ}": "ova" for organ in (  # one-vs-all tasks on one expression table
+        "breast", "colon", "endometrium", "kidney", "lung", "omentum", "ovary",
+        "prostate", "uterus")},
 }
 
 
@@ -53,7 +64,8 @@ def normalise_name(name: str) -> str:
 
 
 def group_key(name: str) -> str:
-    """The canonical group of a dataset name (after aliasing)."""
+    """The canonical group of a dataset name (after aliasing); a canonical key maps to
+    itself, so stored keys can be re-keyed when aliases are added."""
     key = normalise_name(name)
     return ALIASES.get(key, key)
 

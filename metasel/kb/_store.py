@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metasel.data import group_key
 from metasel.exceptions import KnowledgeBaseError
 from metasel.kb import _files
 from metasel.kb._schema import (
@@ -216,6 +217,19 @@ def _remove_empty_dirs(folder: Path) -> None:
             continue
 
 
+def _rekeyed(table: pa.Table) -> pa.Table:
+    """``table`` with its stored group keys mapped through today's aliases, so that a KB
+    written before an alias was known still keeps that source's variants together."""
+    if "group" not in table.column_names:
+        return table
+    stored = table.column("group").to_pandas()
+    mapping = {key: group_key(key) for key in stored.dropna().unique()}
+    if all(key == canonical for key, canonical in mapping.items()):
+        return table
+    column = pa.Array.from_pandas(stored.map(mapping), type=table.schema.field("group").type)
+    return table.set_column(table.column_names.index("group"), "group", column)
+
+
 class KnowledgeBase:
     """A read-only, de-duplicated view of one or more KB folders.
 
@@ -226,8 +240,8 @@ class KnowledgeBase:
     """
 
     def __init__(self, datasets: pa.Table, evaluations: pa.Table, *, paths: Sequence[Path] = ()) -> None:
-        self._datasets = datasets
-        self._evaluations = evaluations
+        self._datasets = _rekeyed(datasets)
+        self._evaluations = _rekeyed(evaluations)
         self.paths = [Path(p) for p in paths]
 
     @classmethod

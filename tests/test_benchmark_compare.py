@@ -85,17 +85,27 @@ def test_kb_tables_of_a_benchmark_tables_shape_are_held_out_whatever_their_group
 def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_groups(
         compare, tmp_path, monkeypatch, held_out):
     """All rows of one folder come from one meta-model: a rerun does not retrain (nor
-    overwrite ``excluded.json``), and datasets that meta-model knows are refused."""
+    overwrite ``excluded.json``), and datasets that meta-model knows are refused, also
+    through a copy it was trained with before that copy was recognised."""
     monkeypatch.setattr(compare, "load_benchmark_dataset",
-                        lambda name: SimpleNamespace(group=name.replace(".", "")))
+                        lambda name: SimpleNamespace(group=name.replace(".", ""), shape=(690, 15)))
+    kb = pd.DataFrame({"dataset_id": ["arff:credit.a", "keel:australian"],
+                       "group": ["credita", "credita"], "n_rows": [690, 690],
+                       "n_features": [15, 14]})
+    monkeypatch.setattr(compare, "kb_datasets", lambda: kb)
     folder = tmp_path / "meta_holdout"
     (folder / compare.METRIC).mkdir(parents=True)
-    (folder / "excluded.json").write_text(json.dumps({"groups": ["cmc", "credita"]}))
+    record = {"groups": ["cmc", "credita"], "kb_datasets": ["arff:credit.a", "keel:australian"]}
+    (folder / "excluded.json").write_text(json.dumps(record))
     argv = ["--datasets", "credit.a", "--budgets", "10", "--seeds", "0", "--out", str(tmp_path)]
     compare.run_all(compare.parse_args(argv))
     assert held_out == []
     argv[1] = "car"
     with pytest.raises(SystemExit, match="car"):
+        compare.run_all(compare.parse_args(argv))
+    argv[1] = "credit.a"
+    (folder / "excluded.json").write_text(json.dumps({**record, "kb_datasets": ["arff:credit.a"]}))
+    with pytest.raises(SystemExit, match="australian"):
         compare.run_all(compare.parse_args(argv))
 
 

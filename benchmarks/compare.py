@@ -276,6 +276,8 @@ def load_benchmark_dataset(name: str):
 #: a KB table with a benchmark table's row count and a feature count this close is held out
 #: too: copies of a source often drop or add a column or two (sick: 27 vs 29)
 SHAPE_TWIN_FEATURES = 3
+
+
 def kb_rows_to_hold_out(known: pd.DataFrame, tables: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Masks over the KB's datasets table: rows to hold out (the benchmark tables' groups, and
     tables of their shape: possible copies under another name, as smoothmeth_quake is
@@ -304,7 +306,7 @@ def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]
     shape_twins = known.loc[twins, "dataset_id"].tolist()
 
     class Filtered:
-        datasets = kb.datasets[kb.datasets["dataset_id"].isin(keep_ids)]
+        datasets = known[~out_mask]
         evaluations = kb.evaluations[kb.evaluations["dataset_id"].isin(keep_ids)]
 
     model = MetaModel.fit(Filtered(), METRIC, min_coverage=0.5)
@@ -543,9 +545,10 @@ def write_efficiency_report(out: Path) -> None:
 
 # ------------------------------------------------------------------------------ report
 def comparable(out: Path) -> pd.DataFrame:
-    """Rows of every method at every budget (defaults repeated), complete (dataset, seed) only."""
+    """Rows of every method at every budget (defaults repeated; a run of defaults alone stays
+    at budget 0), complete (dataset, seed) only."""
     df = pd.read_csv(out / "compare.csv")
-    budgets = sorted(b for b in df["budget"].unique() if b > 0)
+    budgets = sorted(b for b in df["budget"].unique() if b > 0) or [0]
     parts = [df[df["budget"] > 0]] + [df[df["budget"] == 0].assign(budget=b) for b in budgets]
     full = pd.concat(parts, ignore_index=True)
     methods = full["method"].nunique()

@@ -236,3 +236,14 @@ def test_flaml_is_scored_on_the_data_whatever_its_column_names(compare):
     assert info["n_trials"] >= 1
     assert model.predict_proba(X).shape == (120, 2)
     assert (model.predict(X) == y).mean() > 0.8
+
+
+def test_a_run_of_the_defaults_alone_is_ranked_at_budget_0(compare, tmp_path):
+    rows = [{"dataset": d, "method": m, "budget": 0, "seed": 0, "roc_auc": auc,
+             "balanced_accuracy": auc} for d, m, auc in
+            [("a", "lightgbm_default", 0.9), ("a", "random_forest_default", 0.8),
+             ("b", "lightgbm_default", 0.7), ("b", "random_forest_default", 0.75)]]
+    pd.DataFrame(rows).to_csv(tmp_path / "compare.csv", index=False)
+    table = compare.summary(compare.comparable(tmp_path), "roc_auc").set_index("method")
+    assert table["budget"].tolist() == [0, 0]
+    assert table.loc["lightgbm_default", "mean_rank"] == 1.5

@@ -63,7 +63,8 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     time_budget : float, seconds for the whole ``fit`` (see the module note on the margin).
-    n_trials : int or None, an optional cap on the number of search trials.
+    n_trials : int or None, an optional cap on the number of search trials that run (a
+        proposal not started for want of time is in ``leaderboard_`` but not counted).
     metric : "roc_auc", "balanced_accuracy", "accuracy" or "log_loss" (scored negated).
     cv : "auto" (3 folds, a 20 % holdout from 10,000 rows; a trial that runs out of time
         after some folds is scored on those, ``leaderboard_["n_folds"]``), an int, or a

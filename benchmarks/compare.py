@@ -273,21 +273,34 @@ def load_benchmark_dataset(name: str):
 
 
 # ------------------------------------------------------------------ held-out meta-model
-#: a KB table with a benchmark table's row count and a feature count this close is held out
-#: too: copies of a source often drop or add a column or two (sick: 27 vs 29)
-SHAPE_TWIN_FEATURES = 3
+def kb_rows_to_hold_out(known: pd.DataFrame, tables: list[Any],
+                        profiles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the KB's datasets table: rows to hold out (the benchmark tables' groups,
+    and tables that look like one of them: possible copies under another name), and those
+    held out for their look alone.
 
+    A look-alike has a benchmark table's row count and a feature count within
+    ``FEATURE_SLACK`` (smoothmeth_quake is quake), or its columns' statistics
+    (:func:`metasel.kb.copy_candidates` on ``profiles``, from :func:`table_profiles`: a
+    subsample or a copy with a column more).
+    """
+    from metasel.kb import FEATURE_SLACK, copy_candidates
 
-def kb_rows_to_hold_out(known: pd.DataFrame, tables: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Masks over the KB's datasets table: rows to hold out (the benchmark tables' groups, and
-    tables of their shape: possible copies under another name, as smoothmeth_quake is
-    quake), and those held out for their shape alone."""
-    twins = np.zeros(len(known), dtype=bool)
+    alike = copy_candidates(profiles, known).any(axis=0)
     for table in tables:
-        twins |= ((known["n_rows"] == table.shape[0])
-                  & ((known["n_features"] - table.shape[1]).abs() <= SHAPE_TWIN_FEATURES)).to_numpy()
+        alike |= ((known["n_rows"] == table.shape[0])
+                  & ((known["n_features"] - table.shape[1]).abs() <= FEATURE_SLACK)).to_numpy()
     same_group = known["group"].isin({t.group for t in tables}).to_numpy()
-    return same_group | twins, twins & ~same_group
+    return same_group | alike, alike & ~same_group
+
+
+def table_profiles(tables: list[Any]) -> pd.DataFrame:
+    """What :func:`metasel.kb.copy_candidates` compares, for each benchmark table (without
+    landmarkers: milliseconds)."""
+    from metasel.metafeatures import extract_metafeatures
+
+    return pd.DataFrame([{**extract_metafeatures(t, landmarkers=False),
+                          "n_classes": t.n_classes, "n_features": t.shape[1]} for t in tables])
 
 
 def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]:
@@ -300,10 +313,10 @@ def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]
     groups = sorted({t.group for t in tables})
     kb = KnowledgeBase.default()
     known = kb.datasets
-    out_mask, twins = kb_rows_to_hold_out(known, tables)
+    out_mask, alike = kb_rows_to_hold_out(known, tables, table_profiles(tables))
     keep_ids = known.loc[~out_mask, "dataset_id"]
     held_out = known.loc[out_mask, "dataset_id"].tolist()
-    shape_twins = known.loc[twins, "dataset_id"].tolist()
+    look_alikes = known.loc[alike, "dataset_id"].tolist()
 
     class Filtered:
         datasets = known[~out_mask]
@@ -317,7 +330,7 @@ def holdout_meta_model(datasets: list[str], out: Path) -> tuple[Path, list[str]]
     logger.info("meta-model without %s: %d training datasets (%d KB datasets held out: %s)",
                 groups, len(model.train_info), len(held_out), held_out)
     (out / "excluded.json").write_text(json.dumps({"groups": groups, "kb_datasets": held_out,
-                                                   "shape_twins": shape_twins,
+                                                   "look_alikes": look_alikes,
                                                    "n_train": len(model.train_info)}))
     return path, groups
 
@@ -430,7 +443,7 @@ def run_efficiency(args) -> None:
 
 def _check_held_out(folder: Path, datasets: list[str]) -> None:
     """Refuse to reuse a meta-model that was trained with one of ``datasets``' groups, or
-    with a KB table that today's rules hold out for them (an alias or a shape twin found
+    with a KB table that today's rules hold out for them (an alias or a look-alike found
     after it was trained: credit.a's copy `australian` was in meta-models before 5143260)."""
     excluded = folder / "excluded.json"
     record = json.loads(excluded.read_text()) if excluded.exists() else {}
@@ -440,7 +453,7 @@ def _check_held_out(folder: Path, datasets: list[str]) -> None:
         raise SystemExit(f"the meta-model in {folder} was trained with the groups {known} of "
                          "this run's datasets; run them with another --out")
     kb = kb_datasets()
-    held_out, _ = kb_rows_to_hold_out(kb, tables)
+    held_out, _ = kb_rows_to_hold_out(kb, tables, table_profiles(tables))
     copies = sorted(set(kb.loc[held_out, "dataset_id"]) - set(record.get("kb_datasets", [])))
     if copies:
         raise SystemExit(f"the meta-model in {folder} was trained with {copies}, which are now "
@@ -656,7 +669,8 @@ def write_report(out: Path) -> None:
              f"{', '.join(sorted(full['dataset'].unique()))}. They are kept out of the "
              f"meta-model: it was retrained without the groups {excluded.get('groups', '?')} "
              f"({len(excluded.get('kb_datasets', []))} KB datasets held out, of which "
-             f"{len(excluded.get('shape_twins', []))} only for a benchmark table's shape; "
+             f"{len(excluded.get('look_alikes', []))} only because they look like a benchmark "
+             "table: its shape, or its columns' statistics; "
              f"{excluded.get('n_train', '?')} training datasets left).", ""]
     tables = {metric: summary(full, metric) for metric in ("roc_auc", "balanced_accuracy")}
     for metric, table in tables.items():

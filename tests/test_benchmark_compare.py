@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metasel.kb import COPY_STATISTICS
 from metasel.search import make_splits
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
@@ -71,15 +72,29 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
     assert held_out == [list(compare.DATASETS)]
 
 
-def test_kb_tables_of_a_benchmark_tables_shape_are_held_out_whatever_their_group(compare):
-    known = pd.DataFrame({"dataset_id": ["openml:772", "arff:quake", "arff:iris", "a:sick"],
-                          "group": ["quake", "quake", "iris", "sick"],
-                          "n_rows": [2178, 2178, 150, 3772], "n_features": [3, 3, 4, 29]})
+def test_kb_tables_that_look_like_a_benchmark_table_are_held_out_whatever_their_group(compare):
+    """Its shape (smoothmeth_quake is quake; sick is hypothyroid with two columns less) or
+    its columns' statistics at another size (adult-census is part of adult)."""
+    stats = dict.fromkeys(COPY_STATISTICS, np.nan)
+    adult = {s: 1.0 + i for i, s in enumerate(COPY_STATISTICS)}
+    known = pd.DataFrame([
+        {"dataset_id": "openml:772", "group": "quake", "n_rows": 2178, "n_features": 3},
+        {"dataset_id": "arff:quake", "group": "quake", "n_rows": 2178, "n_features": 3},
+        {"dataset_id": "arff:iris", "group": "iris", "n_rows": 150, "n_features": 4},
+        {"dataset_id": "a:sick", "group": "sick", "n_rows": 3772, "n_features": 29},
+        {"dataset_id": "openml:1119", "group": "adultcensus", "n_rows": 32561, "n_features": 14,
+         **adult}], columns=["dataset_id", "group", "n_rows", "n_features"]).assign(
+        n_classes=[2, 2, 3, 2, 2])
+    known = known.assign(**{s: [stats[s]] * 4 + [adult[s]] for s in COPY_STATISTICS})
     tables = [SimpleNamespace(group="smoothmethquake", shape=(2178, 3)),
-              SimpleNamespace(group="sick", shape=(3772, 27))]
-    out, twins = compare.kb_rows_to_hold_out(known, tables)
-    assert out.tolist() == [True, True, False, True]
-    assert twins.tolist() == [True, True, False, False]
+              SimpleNamespace(group="sick", shape=(3772, 27)),
+              SimpleNamespace(group="adult", shape=(48842, 14))]
+    profiles = pd.DataFrame([{**stats, "n_classes": 2, "n_features": 3},
+                             {**stats, "n_classes": 2, "n_features": 27},
+                             {**adult, "n_classes": 2, "n_features": 14}])
+    out, alike = compare.kb_rows_to_hold_out(known, tables, profiles)
+    assert out.tolist() == [True, True, False, True, True]
+    assert alike.tolist() == [True, True, False, False, True]
 
 
 def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_groups(
@@ -91,8 +106,12 @@ def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_g
                         lambda name: SimpleNamespace(group=name.replace(".", ""), shape=(690, 15)))
     kb = pd.DataFrame({"dataset_id": ["arff:credit.a", "keel:australian"],
                        "group": ["credita", "credita"], "n_rows": [690, 690],
-                       "n_features": [15, 14]})
-    monkeypatch.setattr(compare, "kb_datasets", lambda: kb)
+                       "n_features": [15, 14], "n_classes": [2, 2]})
+    monkeypatch.setattr(compare, "kb_datasets", lambda: kb.reindex(
+        columns=[*kb.columns, *COPY_STATISTICS]))
+    monkeypatch.setattr(compare, "table_profiles", lambda tables: pd.DataFrame(
+        {"n_classes": 2, "n_features": 15}, index=range(len(tables))).reindex(
+        columns=["n_classes", "n_features", *COPY_STATISTICS]))
     folder = tmp_path / "meta_holdout"
     (folder / compare.METRIC).mkdir(parents=True)
     record = {"groups": ["cmc", "credita"], "kb_datasets": ["arff:credit.a", "keel:australian"]}

@@ -197,54 +197,17 @@ def test_the_shipped_kb_has_no_copy_of_a_source_under_another_group():
     assert [t for t in twins if t not in DISTINCT_TWINS] == []
 
 
-#: OpenML statistics that a subsample or an added column leaves nearly unchanged
-COPY_STATISTICS = [
-    "MeanMeansOfNumericAtts", "Quartile2MeansOfNumericAtts", "MaxMeansOfNumericAtts",
-    "MeanStdDevOfNumericAtts", "Quartile2StdDevOfNumericAtts", "MaxStdDevOfNumericAtts",
-    "MeanSkewnessOfNumericAtts", "MeanKurtosisOfNumericAtts", "MeanAttributeEntropy",
-    "MajorityClassPercentage",
-]
-
-
-def _copies_by_statistics(datasets: pd.DataFrame) -> list[set[str]]:
-    """Group pairs that look like one source: the same class count, feature counts within
-    3, and (over at least 4 statistics both have) a median relative difference under 0.05
-    or an 80th percentile under 0.15.
-
-    Found in the shipped KB (2026-12-07): adult-census in adult (0.0006), gina_prior in
-    mnist_784 (0.010), analcatdata_chall101 in challenger (0.018), heart.statlog in
-    Cleveland's (0.049), and two tables with one added column (0.0); the nearest distinct
-    pair, heart.c vs heart.h (two hospitals), is at 0.18 / 0.25.
-    """
-    values = datasets[COPY_STATISTICS].to_numpy(float)
-    first, second = np.triu_indices(len(datasets), 1)
-    groups, classes, features = (datasets[c].to_numpy() for c in
-                                 ("group", "n_classes", "n_features"))
-    alike = ((groups[first] != groups[second]) & (classes[first] == classes[second])
-             & (np.abs(features[first] - features[second]) <= 3))
-    first, second = first[alike], second[alike]
-    a, b = values[first], values[second]
-    scale = np.fmax(np.fmax(np.abs(a), np.abs(b)), 1e-9)
-    relative = np.abs(a - b) / scale  # NaN where either lacks the statistic
-    enough = np.isfinite(relative).sum(axis=1) >= 4
-    relative = relative[enough]
-    close = ((np.nanmedian(relative, axis=1) < 0.05)
-             | (np.nanquantile(relative, 0.8, axis=1) < 0.15))
-    pairs = zip(first[enough][close], second[enough][close], strict=True)
-    return [{groups[i], groups[j]} for i, j in pairs]
-
-
 def test_the_shipped_kb_has_no_resized_copy_of_a_source_under_another_group():
     """A subsample or a copy with a column more keeps its columns' statistics: such pairs
-    across groups are aliased, or listed here as different data once checked by hand."""
-    from metasel.kb import KnowledgeBase
+    across groups are aliased (none so far has been different data)."""
+    from metasel.kb import KnowledgeBase, copies_across_groups
 
-    shipped = KnowledgeBase.default().datasets.reset_index(drop=True)
-    shipped = shipped[~shipped["group"].str.match(r"fric\d")].reset_index(drop=True)
-    assert _copies_by_statistics(shipped) == []
+    shipped = KnowledgeBase.default().datasets
+    assert copies_across_groups(shipped[~shipped["group"].str.match(r"fric\d")]) == []
 
 
 def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name():
+    from metasel.kb import copies_across_groups, copy_candidates
     from metasel.metafeatures import extract_metafeatures
 
     original = load_dataset("sklearn:breast_cancer")
@@ -252,10 +215,11 @@ def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name(
     rows = rng.permutation(len(original.y))[:300]
     copy = from_frame(original.X.iloc[rows].assign(batch=rng.integers(0, 4, 300)),
                       original.y.iloc[rows], name="mycells")
-    frame = pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "group": d.group,
-                           "n_classes": d.n_classes, "n_features": d.X.shape[1]}
+    frame = pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "dataset_id": d.name,
+                           "group": d.group, "n_classes": d.n_classes, "n_features": d.shape[1]}
                           for d in (original, copy)])
-    assert _copies_by_statistics(frame) == [{original.group, "mycells"}]
+    assert copies_across_groups(frame) == [(original.name, "mycells")]
+    assert not copy_candidates(frame.iloc[:1], frame.assign(n_classes=3).iloc[1:]).any()
 
 
 def test_arff_nominal_attributes_become_categoricals(arff_root):

@@ -5,6 +5,7 @@ Storage is a folder of parquet files with a versioned schema (see :mod:`metasel.
 """
 
 from metasel.kb._build import BuildReport, build_kb
+from metasel.kb._copies import COPY_STATISTICS, FEATURE_SLACK, copies_across_groups, copy_candidates
 from metasel.kb._lcdb import import_lcdb
 from metasel.kb._schema import (
     DATASET_FIXED_SCHEMA,
@@ -17,10 +18,12 @@ from metasel.kb._sources import SourceFilter, SourceSpec, iter_sources
 from metasel.kb._store import DEFAULT_PARTS, KBWriter, KnowledgeBase, merge
 
 __all__ = [
+    "COPY_STATISTICS",
     "DATASET_FIXED_SCHEMA",
     "DEFAULT_PARTS",
     "EVALUATIONS_SCHEMA",
     "EVALUATION_KEY",
+    "FEATURE_SLACK",
     "METRICS",
     "SCHEMA_VERSION",
     "BuildReport",
@@ -29,6 +32,8 @@ __all__ = [
     "SourceFilter",
     "SourceSpec",
     "build_kb",
+    "copies_across_groups",
+    "copy_candidates",
     "import_lcdb",
     "iter_sources",
     "merge",

@@ -206,9 +206,12 @@ def test_the_shipped_kb_has_no_resized_copy_of_a_source_under_another_group():
     assert copies_across_groups(shipped[~shipped["group"].str.match(r"fric\d")]) == []
 
 
-def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name():
+def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name(monkeypatch):
+    import metasel.kb._copies as copies
     from metasel.kb import copies_across_groups, copy_candidates
     from metasel.metafeatures import extract_metafeatures
+
+    monkeypatch.setattr(copies, "BLOCK_ROWS", 1)  # compared one row at a time, as a large KB
 
     original = load_dataset("sklearn:breast_cancer")
     rng = np.random.default_rng(0)

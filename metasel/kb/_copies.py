@@ -23,6 +23,8 @@ FEATURE_SLACK = 3
 #: over the statistics both tables have (at least MIN_SHARED): a median relative
 #: difference below MEDIAN_GAP, or an 80th percentile below Q80_GAP
 MIN_SHARED, MEDIAN_GAP, Q80_GAP = 4, 0.05, 0.15
+#: left rows compared at once: memory grows with BLOCK_ROWS x len(right) x the statistics
+BLOCK_ROWS = 256
 
 
 def copy_candidates(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
@@ -37,6 +39,12 @@ def copy_candidates(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
     of the statistics and is never a candidate here (tic-tac-toe): names and shapes are
     all that tell its copies.
     """
+    blocks = [_candidates(left.iloc[start:start + BLOCK_ROWS], right)
+              for start in range(0, len(left), BLOCK_ROWS)]
+    return np.vstack(blocks) if blocks else np.zeros((0, len(right)), dtype=bool)
+
+
+def _candidates(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
     a = left[list(COPY_STATISTICS)].to_numpy(float)[:, None, :]
     b = right[list(COPY_STATISTICS)].to_numpy(float)[None, :, :]
     with np.errstate(invalid="ignore", divide="ignore"):

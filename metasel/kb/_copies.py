@@ -56,7 +56,7 @@ def _candidates(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
     same_classes = left["n_classes"].to_numpy()[:, None] == right["n_classes"].to_numpy()[None]
     features = np.abs(left["n_features"].to_numpy(float)[:, None]
                       - right["n_features"].to_numpy(float)[None])
-    return close & shared & same_classes & (features <= FEATURE_SLACK)
+    return close & same_classes & (features <= FEATURE_SLACK)
 
 
 def copies_across_groups(datasets: pd.DataFrame) -> list[tuple[str, str]]:

@@ -280,13 +280,14 @@ def kb_rows_to_hold_out(known: pd.DataFrame, tables: list[Any],
     held out for their look alone.
 
     A look-alike has a benchmark table's row count and a feature count within
-    ``FEATURE_SLACK`` (smoothmeth_quake is quake), or its columns' statistics
+    ``FEATURE_SLACK`` (smoothmeth_quake is quake), its columns' statistics
     (:func:`metasel.kb.copy_candidates` on ``profiles``, from :func:`table_profiles`: a
-    subsample or a copy with a column more).
+    subsample or a copy with a column more) or its row and class counts (the same records
+    under other columns: :func:`metasel.kb.same_label_counts`).
     """
-    from metasel.kb import FEATURE_SLACK, copy_candidates
+    from metasel.kb import FEATURE_SLACK, copy_candidates, same_label_counts
 
-    alike = copy_candidates(profiles, known).any(axis=0)
+    alike = (copy_candidates(profiles, known) | same_label_counts(profiles, known)).any(axis=0)
     for table in tables:
         alike |= ((known["n_rows"] == table.shape[0])
                   & ((known["n_features"] - table.shape[1]).abs() <= FEATURE_SLACK)).to_numpy()

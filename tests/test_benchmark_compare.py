@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasel.kb import COPY_STATISTICS
+from metasel.kb import COPY_STATISTICS, LABEL_COUNTS
 from metasel.search import make_splits
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
@@ -73,28 +73,32 @@ def test_rerunning_a_subset_uses_the_meta_model_that_holds_out_every_benchmark_d
 
 
 def test_kb_tables_that_look_like_a_benchmark_table_are_held_out_whatever_their_group(compare):
-    """Its shape (smoothmeth_quake is quake; sick is hypothyroid with two columns less) or
-    its columns' statistics at another size (adult-census is part of adult)."""
-    stats = dict.fromkeys(COPY_STATISTICS, np.nan)
-    adult = {s: 1.0 + i for i, s in enumerate(COPY_STATISTICS)}
+    """Its shape (smoothmeth_quake is quake; sick is hypothyroid with two columns less), its
+    columns' statistics at another size (adult-census is part of adult) or its labels under
+    other columns (cpu_small is 12 of cpu_act's columns)."""
+    stats = dict.fromkeys([*COPY_STATISTICS, *LABEL_COUNTS], np.nan)
+    adult = {**stats, **{s: 1.0 + i for i, s in enumerate(COPY_STATISTICS)}}
+    cpu = {**stats, **dict(zip(LABEL_COUNTS, [8192, 2, 5715, 2477], strict=True))}
     known = pd.DataFrame([
         {"dataset_id": "openml:772", "group": "quake", "n_rows": 2178, "n_features": 3},
         {"dataset_id": "arff:quake", "group": "quake", "n_rows": 2178, "n_features": 3},
         {"dataset_id": "arff:iris", "group": "iris", "n_rows": 150, "n_features": 4},
         {"dataset_id": "a:sick", "group": "sick", "n_rows": 3772, "n_features": 29},
-        {"dataset_id": "openml:1119", "group": "adultcensus", "n_rows": 32561, "n_features": 14,
-         **adult}], columns=["dataset_id", "group", "n_rows", "n_features"]).assign(
-        n_classes=[2, 2, 3, 2, 2])
-    known = known.assign(**{s: [stats[s]] * 4 + [adult[s]] for s in COPY_STATISTICS})
+        {"dataset_id": "openml:1119", "group": "adultcensus", "n_rows": 32561, "n_features": 14},
+        {"dataset_id": "openml:735", "group": "cpusmall", "n_rows": 8192, "n_features": 12}])
+    known = pd.concat([known.assign(n_classes=[2, 2, 3, 2, 2, 2]),
+                       pd.DataFrame([stats] * 4 + [adult, cpu])], axis=1)
     tables = [SimpleNamespace(group="smoothmethquake", shape=(2178, 3)),
               SimpleNamespace(group="sick", shape=(3772, 27)),
-              SimpleNamespace(group="adult", shape=(48842, 14))]
+              SimpleNamespace(group="adult", shape=(48842, 14)),
+              SimpleNamespace(group="cpuact", shape=(8192, 21))]
     profiles = pd.DataFrame([{**stats, "n_classes": 2, "n_features": 3},
                              {**stats, "n_classes": 2, "n_features": 27},
-                             {**adult, "n_classes": 2, "n_features": 14}])
+                             {**adult, "n_classes": 2, "n_features": 14},
+                             {**cpu, "n_classes": 2, "n_features": 21}])
     out, alike = compare.kb_rows_to_hold_out(known, tables, profiles)
-    assert out.tolist() == [True, True, False, True, True]
-    assert alike.tolist() == [True, True, False, False, True]
+    assert out.tolist() == [True, True, False, True, True, True]
+    assert alike.tolist() == [True, True, False, False, True, True]
 
 
 def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_groups(
@@ -108,10 +112,10 @@ def test_a_later_run_into_the_same_folder_reuses_its_meta_model_or_refuses_new_g
                        "group": ["credita", "credita"], "n_rows": [690, 690],
                        "n_features": [15, 14], "n_classes": [2, 2]})
     monkeypatch.setattr(compare, "kb_datasets", lambda: kb.reindex(
-        columns=[*kb.columns, *COPY_STATISTICS]))
+        columns=[*kb.columns, *COPY_STATISTICS, *LABEL_COUNTS]))
     monkeypatch.setattr(compare, "table_profiles", lambda tables: pd.DataFrame(
         {"n_classes": 2, "n_features": 15}, index=range(len(tables))).reindex(
-        columns=["n_classes", "n_features", *COPY_STATISTICS]))
+        columns=["n_classes", "n_features", *COPY_STATISTICS, *LABEL_COUNTS]))
     folder = tmp_path / "meta_holdout"
     (folder / compare.METRIC).mkdir(parents=True)
     record = {"groups": ["cmc", "credita"], "kb_datasets": ["arff:credit.a", "keel:australian"]}

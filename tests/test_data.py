@@ -198,8 +198,9 @@ def test_the_shipped_kb_has_no_copy_of_a_source_under_another_group():
 
 
 def test_the_shipped_kb_has_no_resized_copy_of_a_source_under_another_group():
-    """A subsample or a copy with a column more keeps its columns' statistics: such pairs
-    across groups are aliased (none so far has been different data)."""
+    """A subsample or a copy with a column more keeps its columns' statistics, the same
+    records under other columns keep their labels: such pairs across groups are aliased
+    (none so far has been different data)."""
     from metasel.kb import KnowledgeBase, copies_across_groups
 
     shipped = KnowledgeBase.default().datasets
@@ -223,6 +224,21 @@ def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name(
                           for d in (original, copy)])
     assert copies_across_groups(frame) == [(original.name, "mycells")]
     assert not copy_candidates(frame.iloc[:1], frame.assign(n_classes=3).iloc[1:]).any()
+
+
+def test_the_copy_check_finds_the_same_records_under_other_columns():
+    from metasel.kb import copies_across_groups
+    from metasel.metafeatures import extract_metafeatures
+
+    original = load_dataset("sklearn:breast_cancer")
+    other_view = from_frame(original.X.iloc[:, 20:], original.y, name="cellshape")
+    rng = np.random.default_rng(0)  # other data of the same size, other class counts
+    unrelated = from_frame(rng.normal(size=(len(original.y), 10)),
+                           rng.random(len(original.y)) < 0.5, name="noise")
+    frame = pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "dataset_id": d.name,
+                           "group": d.group, "n_classes": d.n_classes, "n_features": d.shape[1]}
+                          for d in (original, other_view, unrelated)])
+    assert copies_across_groups(frame) == [(original.name, "cellshape")]
 
 
 def test_arff_nominal_attributes_become_categoricals(arff_root):

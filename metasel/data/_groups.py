@@ -62,6 +62,13 @@ ALIASES: dict[str, str] = {
     "magictelescope": "magic",  # MagicTelescope plus an ID column
     "adultcensus": "adult",  # the census training part of adult's 48,842 rows
     "analcatdatachall101": "analcatdatachallenger",  # the O-ring table, one row per joint
+    # the same records under other columns, found by equal row and class counts across
+    # groups (2026-12-07, session 24; metasel.kb.same_label_counts)
+    **{f"mfeat{view}": "mfeat" for view in (  # six feature sets of one set of 2,000 digits
+        "factors", "fourier", "karhunen", "morphological", "pixel", "zernike")},
+    "cpusmall": "cpuact",  # 12 of cpu_act's 21 columns, the same 8,192 rows
+    "house8l": "house16h",  # 8 of house_16H's columns, the same 22,784 census areas
+    "sylvaprior": "sylvaagnostic",  # the prior-knowledge encoding of the agnostic table
     **{f"ova{organ}": "ova" for organ in (  # one-vs-all tasks on one expression table
         "breast", "colon", "endometrium", "kidney", "lung", "omentum", "ovary",
         "prostate", "uterus")},

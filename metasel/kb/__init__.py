@@ -5,7 +5,14 @@ Storage is a folder of parquet files with a versioned schema (see :mod:`metasel.
 """
 
 from metasel.kb._build import BuildReport, build_kb
-from metasel.kb._copies import COPY_STATISTICS, FEATURE_SLACK, copies_across_groups, copy_candidates
+from metasel.kb._copies import (
+    COPY_STATISTICS,
+    FEATURE_SLACK,
+    LABEL_COUNTS,
+    copies_across_groups,
+    copy_candidates,
+    same_label_counts,
+)
 from metasel.kb._lcdb import import_lcdb
 from metasel.kb._schema import (
     DATASET_FIXED_SCHEMA,
@@ -24,6 +31,7 @@ __all__ = [
     "EVALUATIONS_SCHEMA",
     "EVALUATION_KEY",
     "FEATURE_SLACK",
+    "LABEL_COUNTS",
     "METRICS",
     "SCHEMA_VERSION",
     "BuildReport",
@@ -37,4 +45,5 @@ __all__ = [
     "import_lcdb",
     "iter_sources",
     "merge",
+    "same_label_counts",
 ]

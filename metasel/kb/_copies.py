@@ -73,9 +73,10 @@ def same_label_counts(left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
     versions), cpu_small / cpu_act, house_8L / house_16H, sylva_prior / sylva_agnostic;
     otherwise only Friedman draws of 1,000 rows whose class counts coincide.
     """
-    a = left[list(LABEL_COUNTS)].to_numpy(float)
-    b = right[list(LABEL_COUNTS)].to_numpy(float)
-    return (a[:, None, :] == b[None, :, :]).all(axis=2)  # NaN (counts unknown) never equal
+    mask = np.ones((len(left), len(right)), dtype=bool)
+    for column in LABEL_COUNTS:  # one pass per count: memory stays one mask
+        mask &= left[column].to_numpy(float)[:, None] == right[column].to_numpy(float)[None]
+    return mask  # NaN (counts unknown) is never equal
 
 
 def copies_across_groups(datasets: pd.DataFrame) -> list[tuple[str, str]]:

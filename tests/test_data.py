@@ -207,10 +207,18 @@ def test_the_shipped_kb_has_no_resized_copy_of_a_source_under_another_group():
     assert copies_across_groups(shipped[~shipped["group"].str.match(r"fric\d")]) == []
 
 
+def _kb_rows(*datasets) -> pd.DataFrame:
+    """The datasets as rows of a KB's datasets table (what the copy checks read)."""
+    from metasel.metafeatures import extract_metafeatures
+
+    return pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "dataset_id": d.name,
+                          "group": d.group, "n_classes": d.n_classes, "n_features": d.shape[1]}
+                         for d in datasets])
+
+
 def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name(monkeypatch):
     import metasel.kb._copies as copies
     from metasel.kb import copies_across_groups, copy_candidates
-    from metasel.metafeatures import extract_metafeatures
 
     monkeypatch.setattr(copies, "BLOCK_ROWS", 1)  # compared one row at a time, as a large KB
 
@@ -219,25 +227,20 @@ def test_the_copy_check_finds_a_subsample_with_a_column_more_under_another_name(
     rows = rng.permutation(len(original.y))[:300]
     copy = from_frame(original.X.iloc[rows].assign(batch=rng.integers(0, 4, 300)),
                       original.y.iloc[rows], name="mycells")
-    frame = pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "dataset_id": d.name,
-                           "group": d.group, "n_classes": d.n_classes, "n_features": d.shape[1]}
-                          for d in (original, copy)])
+    frame = _kb_rows(original, copy)
     assert copies_across_groups(frame) == [(original.name, "mycells")]
     assert not copy_candidates(frame.iloc[:1], frame.assign(n_classes=3).iloc[1:]).any()
 
 
 def test_the_copy_check_finds_the_same_records_under_other_columns():
     from metasel.kb import copies_across_groups
-    from metasel.metafeatures import extract_metafeatures
 
     original = load_dataset("sklearn:breast_cancer")
     other_view = from_frame(original.X.iloc[:, 20:], original.y, name="cellshape")
     rng = np.random.default_rng(0)  # other data of the same size, other class counts
     unrelated = from_frame(rng.normal(size=(len(original.y), 10)),
                            rng.random(len(original.y)) < 0.5, name="noise")
-    frame = pd.DataFrame([{**extract_metafeatures(d, landmarkers=False), "dataset_id": d.name,
-                           "group": d.group, "n_classes": d.n_classes, "n_features": d.shape[1]}
-                          for d in (original, other_view, unrelated)])
+    frame = _kb_rows(original, other_view, unrelated)
     assert copies_across_groups(frame) == [(original.name, "cellshape")]
 
 

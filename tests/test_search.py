@@ -393,13 +393,16 @@ def test_a_trial_that_cannot_finish_stops_between_folds_instead_of_being_cut(tab
 
 def test_a_partial_trial_is_scored_on_the_folds_it_finished(table):
     """The resampling plan is ours ("auto"): the folds done are a holdout estimate, worth
-    more than a trial thrown away with the time it took."""
+    more than a trial thrown away with the time it took. Since they are kept, the trial goes
+    on while its next fold fits (0.4 s folds, 1 s: two folds, not the one after which all
+    folds left no longer fitted)."""
     built: list = []
     evaluation = _evaluate_slow(table, built, expected=0.1, soft=None, hard=1.0, partial=True)
-    assert len(built) == 1 and len(evaluation.fold_scores) == 1
+    assert len(built) == 2 and len(evaluation.fold_scores) == 2
     assert 0.0 <= evaluation.score <= 1.0
-    assert evaluation.covered.sum() == len(make_splits(table[1], 3, 0)[0][1])
-    assert len(evaluation.models) == 1
+    splits = make_splits(table[1], 3, 0)
+    assert evaluation.covered.sum() == len(splits[0][1]) + len(splits[1][1])
+    assert len(evaluation.models) == 2
 
 
 def test_a_partial_trial_keeps_its_finished_folds_when_the_next_one_is_cut(table):
@@ -941,3 +944,17 @@ def test_probe_times_keep_a_fast_learner_in_play_after_a_slow_trial(table, probe
     assert (result.records[0].learner, result.records[0].status) == ("knn", "ok")
     ran = [r.learner for r in result.records if r.status == "ok"]
     assert ("logistic_regression" in ran) == probed
+
+
+@pytest.mark.parametrize("partial", [True, False])
+def test_the_last_trial_runs_on_the_folds_that_fit_when_a_full_one_does_not(table, partial):
+    """1 s folds, 4.6 s: after a full 3-fold trial 1.6 s are left, too little for another
+    but enough for one fold. With the resampling ours ("auto"), that fold is run and scored
+    rather than the time left unused; with a user's folds, no trial may be partial."""
+    X, y = table
+    study = make_study(["knn"], random_state=0, storage=None, study_name=None)
+    enqueue_warm_starts(study, [("knn", {})], ["knn"])
+    result = run_study(study, ["knn"], X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
+                       make_model=_slow_knn(1.0), deadline=Deadline(4.6), partial=partial)
+    folds = [len(r.fold_scores) for r in result.records if r.status == "ok"]
+    assert folds == ([3, 1] if partial else [3])

@@ -159,12 +159,12 @@ def evaluate(
     batch ``on_fold(step, running_score)`` may raise to prune the trial. Time is judged on
     the whole trial, since a trial stopped between folds loses the folds it finished: it
     does not start when ``expected_time`` would pass ``soft_deadline`` (or ``deadline``);
-    once started, it goes on while the batches left (at this trial's own pace) fit before
-    ``deadline``, and a batch that runs past ``deadline`` is cut. Anytime ensembles (see
-    :mod:`metasel.learners._anytime`) stop growing before ``deadline``, at an equal share of
-    the time left per batch (with ``partial``: at the whole of it), so a configuration that
-    would have been cut ends with fewer trees instead (a batch below a quarter of its trees
-    counts as cut), and one that fits is not changed.
+    once started, it goes on while the batches left (with ``partial``: the next one) fit
+    before ``deadline`` at this trial's own pace, and a batch that runs past ``deadline`` is
+    cut. Anytime ensembles (see :mod:`metasel.learners._anytime`) stop growing before
+    ``deadline``, at an equal share of the time left per batch (with ``partial``: at the
+    whole of it), so a configuration that would have been cut ends with fewer trees instead
+    (a batch below a quarter of its trees counts as cut), and one that fits is not changed.
     Both raise :class:`~metasel.search._budget.BudgetExceeded`, unless ``partial`` and some
     folds are done: the trial is then scored on those (a holdout estimate, noisier but
     unbiased) rather than thrown away with the time they took.
@@ -179,9 +179,9 @@ def evaluate(
     models: list[BaseEstimator] = []
     batch = max(1, int(n_jobs))
     for first in range(0, len(splits), batch):
-        if wall_times:
-            expected = float(np.mean(wall_times)) * math.ceil((len(splits) - first) / batch)
-            limit = deadline
+        if wall_times:  # with ``partial`` the folds done are kept: the next batch must fit
+            left = 1 if partial else math.ceil((len(splits) - first) / batch)
+            expected, limit = float(np.mean(wall_times)) * left, deadline
         else:
             expected, limit = expected_time or 0.0, soft_deadline or deadline
         try:

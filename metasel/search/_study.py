@@ -232,11 +232,16 @@ def run_study(
 
     batches = math.ceil(len(splits) / max(1, n_jobs))
 
-    def expected_time(name: str, first_batch: bool = False) -> float | None:
-        """A trial of ``name`` (or its first batch): its own folds so far x the batches; a
-        learner not run yet is only assumed to need one typical fold of the others (it may
-        be much faster), or less where the two learners' probe times say so, and nothing
-        (None) while no trial has succeeded: a model is then worth any guess.
+    def expected_time(name: str, last: bool = False) -> float | None:
+        """A trial of ``name``: its own folds so far x the batches; a learner not run yet
+        is only assumed to need one typical fold of the others (it may be much faster), or
+        less where the two learners' probe times say so, and nothing (None) while no trial
+        has succeeded: a model is then worth any guess.
+
+        With ``partial``, the study's ``last`` trial needs only its first batch to fit (it
+        is scored on the folds it finishes): the time between the last full trial and the
+        refit's reserve went unused (bank32nh, 60 s: fits ended at 46 s, where a 3-fold
+        trial needed 12 s and a fold 4 s; with it at 53.5 s).
 
         The probes' scale only ever lowers the guess: one slow learner's folds made every
         other one look too slow (cal.housing at 10 s stopped after one 4.4 s MLP trial with
@@ -244,7 +249,7 @@ def run_study(
         cost ratios refused learners that fitted (245b2c6: ratios from 256-row fits do not
         carry to the table's size)."""
         if fold_times.get(name):
-            return float(np.median(fold_times[name])) * (1 if first_batch else batches)
+            return float(np.median(fold_times[name])) * (1 if last and partial else batches)
         if not fold_times or result.best is None:
             return None
         known = float(np.median([t for times in fold_times.values() for t in times]))
@@ -254,18 +259,10 @@ def run_study(
                   if times and costs.get(name) and costs.get(other)]
         return min(known, float(np.median(scaled))) if scaled else known
 
-    def needed(name: str, last: bool) -> float | None:
-        """The time a trial of ``name`` must be expected to fit: all its folds, or with
-        ``partial`` for the study's last trial, its first batch (it is then scored on the
-        folds it finishes). Without that, the time between the last full trial and the
-        refit's reserve went unused (bank32nh, 60 s: fits ended at 46 s, where a 3-fold
-        trial needed 12 s and a fold 4 s; with it at 53.5 s)."""
-        return expected_time(name, first_batch=last and partial)
-
     def fits(name: str, share: float, last: bool = False) -> bool:
-        """Whether a trial of ``name`` (``last``: see :func:`needed`) is expected to end
-        within ``share`` of the time left."""
-        return not banned(name) and (needed(name, last) or 0.0) <= window(share)
+        """Whether a trial of ``name`` (the ``last``: see :func:`expected_time`) is expected
+        to end within ``share`` of the time left."""
+        return not banned(name) and (expected_time(name, last) or 0.0) <= window(share)
 
     def blind_try(refused: str) -> str | None:
         """A learner never run here to start anyway, when guesses alone say nothing fits.
@@ -332,7 +329,7 @@ def run_study(
             evaluation = evaluate(lambda: make_model(name, params), X, y, splits, metric,
                                   hard, n_classes=n_classes, on_fold=on_fold, n_jobs=n_jobs,
                                   soft_deadline=soft,
-                                  expected_time=None if unguessed else needed(name, last),
+                                  expected_time=None if unguessed else expected_time(name, last),
                                   partial=partial)
         except optuna.TrialPruned:
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,

@@ -302,6 +302,9 @@ def test_the_closing_line_names_the_score_behind_the_final_model():
                                leaderboard_=board, ensemble_=[{}, {}])
     assert _fit._final_model(ensemble, "roc_auc") == (
         "ensemble of 2 trials; the best trial's cross-validated roc_auc 0.9123")
+    folds = SimpleNamespace(**{**vars(ensemble), "final_model_kind_": "fold-ensemble"})
+    assert _fit._final_model(folds, "roc_auc").startswith(
+        "ensemble of 2 trials' fold models (no time left to refit them)")
     refit = SimpleNamespace(**{**vars(ensemble), "final_model_kind_": "refit"})
     assert _fit._final_model(refit, "roc_auc").startswith("the best trial refitted on all rows")
     probe = SimpleNamespace(final_model_kind_="probe", best_score_=float("nan"),

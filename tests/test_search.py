@@ -459,6 +459,7 @@ def test_some_candidate_keeps_fold_models_whatever_order_partial_trials_take():
     whose fold models were already dropped (primary.tumor, 10 s: the refit was cut and the
     final model fell back to the class priors after 23 trials). The best candidate that
     still has fold models keeps them, as the fallback of a refit that fails."""
+    from metasel.search import _study
     from metasel.search._study import Candidate, SearchResult, _keep_candidate
 
     y = np.tile([0, 1], 60)
@@ -469,10 +470,36 @@ def test_some_candidate_keeps_fold_models_whatever_order_partial_trials_take():
         for number in range(12):
             rows = np.concatenate(folds[:rng.integers(1, 4)])
             evaluation = _scored(y, rows, rng.uniform(0.2, 2.0, len(y)), seed=100 * seed + number)
-            evaluation.models = [f"model {number}"]
+            evaluation.models = [np.zeros(_study.FOLD_MODELS_BYTES // 8)]  # the cap, alone
             _keep_candidate(result, Candidate(number, "knn", {}, evaluation), 5, y, "roc_auc")
             holders = [c for c in result.candidates if c.evaluation.models]
             assert len(holders) == 1, (seed, number)
+
+
+def test_candidates_keep_their_fold_models_in_rank_order_within_the_memory_cap(monkeypatch):
+    """Fold models make an ensemble without a refit, but a forest's can hold hundreds of
+    megabytes: the best candidates keep theirs while their total stays under the cap, and
+    the best one keeps them whatever their size."""
+    from metasel.search import _study
+    from metasel.search._study import Candidate, SearchResult, _keep_candidate
+
+    monkeypatch.setattr(_study, "FOLD_MODELS_BYTES", 25_000)
+    y = np.tile([0, 1], 60)
+    result = SearchResult(optuna.create_study(direction="maximize"))
+    sizes = {0: 8_000, 1: 8_000, 2: 8_000, 3: 40_000}  # bytes; noise falls: later ranks higher
+    for number, size in sizes.items():
+        evaluation = _scored(y, np.arange(len(y)), np.full(len(y), 1.5 - 0.4 * number), seed=0)
+        evaluation.models = [np.zeros(size // 8)]
+        _keep_candidate(result, Candidate(number, "knn", {}, evaluation), 5, y, "roc_auc")
+    ranked = [c.number for c in result.candidates]
+    holders = [c.number for c in result.candidates if c.evaluation.models]
+    assert ranked == [3, 2, 1, 0]
+    assert holders == [3]  # the best, over the cap alone
+    result.candidates[0].evaluation.models = []  # as if its models were gone
+    evaluation = _scored(y, np.arange(len(y)), np.full(len(y), 5.0), seed=0)  # ranked last
+    evaluation.models = [np.zeros(1_000)]
+    _keep_candidate(result, Candidate(4, "knn", {}, evaluation), 5, y, "roc_auc")
+    assert [c.number for c in result.candidates if c.evaluation.models] == [4]
 
 
 def test_ensemble_selection_leaves_out_partial_trials(table):
@@ -499,6 +526,55 @@ def test_ensemble_selection_leaves_out_partial_trials(table):
                                     Deadline(10.0), 2 / 3)
     assert kind == "ensemble"
     assert {m["params"]["var_smoothing"] for m in members} == {1e-5, 1e-6}
+
+
+def test_a_selected_ensemble_without_time_to_refit_is_made_of_its_fold_models(table):
+    """On large tables the members' refits rarely fit the time left (set D at 30 s: a
+    selection beat the best on 6 of 14 tables, none was refitted); their fold models are
+    already fitted, and are what the out-of-fold score that chose them measured."""
+    from metasel.search._evaluate import Evaluation
+    from metasel.search._probes import ProbeOutcome
+    from metasel.search._run import _final_model
+    from metasel.search._study import Candidate, SearchResult, _keep_candidate
+
+    X, y = table
+    third = np.arange(len(y)) < len(y) // 3
+    result = SearchResult(make_study(["gaussian_nb"], random_state=0, storage=None,
+                                     study_name=None))
+    folds = [DummyClassifier(strategy="uniform").fit(X, y) for _ in range(3)]
+    for number, noise in enumerate([np.where(third, 0.4, 2.0), np.where(third, 2.0, 0.4)]):
+        scored = _scored(y, np.arange(len(y)), noise, seed=number + 1)
+        # refits of 100 s each: nothing fits the 10 s budget
+        evaluation = Evaluation(scored.score, scored.fold_scores, scored.oof, 100.0, 300.0,
+                                folds[number:number + 2])
+        _keep_candidate(result, Candidate(number, "gaussian_nb", {}, evaluation), 5, y,
+                        "roc_auc")
+    model, kind, members = _final_model(result, ProbeOutcome(), X, y, SearchSettings(),
+                                        Deadline(10.0), 2 / 3)
+    assert kind == "fold-ensemble"
+    assert len(members) == 2
+    # each member's weight shared among its two fold models
+    assert model.weights == pytest.approx([w / 2 for m in members for w in [m["weight"]] * 2])
+    assert model.predict_proba(X).shape == (len(y), 2)
+
+
+def test_model_memory_estimate_sees_compiled_trees_and_boosters():
+    """The fold models' memory cap rests on this estimate: a forest's trees live in compiled
+    objects and a LightGBM booster in a C++ handle, invisible to a walk over numpy arrays."""
+    import pickle
+
+    from sklearn.ensemble import ExtraTreesClassifier
+
+    from metasel.search._footprint import model_nbytes
+
+    X, y = make_classification(n_samples=2_000, n_features=10, flip_y=0.2, random_state=0)
+    small, large = (ExtraTreesClassifier(n_estimators=n, random_state=0).fit(X, y)
+                    for n in (10, 40))
+    assert model_nbytes(large) == pytest.approx(len(pickle.dumps(large)), rel=0.1)
+    assert model_nbytes(large) == pytest.approx(4 * model_nbytes(small), rel=0.2)
+    booster = get_learner("lightgbm").build({"n_estimators": 200, "num_leaves": 31},
+                                            random_state=0).fit(pd.DataFrame(X), y)
+    assert model_nbytes(booster) == pytest.approx(len(pickle.dumps(booster)), rel=0.5)
 
 
 def test_study_stops_when_no_learner_fits_in_the_time_left(table):

@@ -196,6 +196,9 @@ def _final_model(model: Any, metric: str) -> str:
     score = f"cross-validated {metric} {model.best_score_:.4f}{_evidence(model.leaderboard_)}"
     if kind == "ensemble":
         return f"ensemble of {len(model.ensemble_)} trials; the best trial's {score}"
+    if kind == "fold-ensemble":
+        return (f"ensemble of {len(model.ensemble_)} trials' fold models (no time left to "
+                f"refit them); the best trial's {score}")
     if kind == "fold-models":
         return f"the best trial's fold models (no time left to refit it), {score}"
     return f"the best trial refitted on all rows, {score}"

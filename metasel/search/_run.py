@@ -3,7 +3,8 @@
 Every step asks the same :class:`Deadline`. The study stops early enough to leave time for
 refitting its best configuration on all rows (estimated from that configuration's own fold
 fit times); when even that does not fit, a cheaper already-fitted model is used instead
-(the best trial's fold models, then the best probe), so a model always exists on time.
+(the best trial's fold models, then the best probe), so a model always exists on time. A
+selected ensemble whose refit does not fit is made of its members' fold models.
 """
 
 from __future__ import annotations
@@ -223,7 +224,8 @@ def _refit_estimate(candidate: Candidate | None, train_share: float,
 
 def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, deadline,
                  train_share):
-    """The best affordable final model: ensemble refit, best refit, fold bag, probe, prior."""
+    """The best affordable final model: ensemble refit, the ensemble's fold models, best
+    refit, the best's fold models, probe, prior."""
     make_model = _factory(settings.random_state)
     n_classes = int(y.max()) + 1
     attempts: list[tuple[str, list[Candidate], np.ndarray]] = []
@@ -238,15 +240,23 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
         if (selection is not None and len(selection.members) > 1
                 and selection.score > result.best.rank_score + ENSEMBLE_MIN_GAIN):
             members = [pool[i] for i in selection.members]
-            attempts.append(("ensemble", members, selection.weights[selection.members]))
+            weights = selection.weights[selection.members]
+            attempts.append(("ensemble", members, weights))
+            if all(m.evaluation.models for m in members):
+                attempts.append(("fold-ensemble", members, weights))
         attempts.append(("refit", [result.best], np.ones(1)))
     for position, (kind, members, weights) in enumerate(attempts):
-        last = position == len(attempts) - 1
-        # an ensemble attempt must leave time for the single refit after it; the last one is
-        # tried on its plain estimate (no safety factor): the time left has no other use, and
-        # a refit that overruns is cut and falls back as if it had not been tried
-        keep = 0.0 if last else _refit_estimate(result.best, train_share)
-        cost = sum(_refit_estimate(m, train_share, safety=1.0 if last else REFIT_SAFETY)
+        described = [{"learner": m.learner, "params": m.params, "weight": float(w)}
+                     for m, w in zip(members, weights, strict=True)]
+        if kind == "fold-ensemble":
+            return _fold_ensemble(members, weights, n_classes), kind, described
+        # a refit must leave time for the single refit after it; one with nothing after it
+        # or only an already fitted ensemble is tried on its plain estimate (no safety
+        # factor): the time left has no other use, and a refit that overruns is cut and
+        # falls back as if it had not been tried
+        plain = position == len(attempts) - 1 or attempts[position + 1][0] == "fold-ensemble"
+        keep = 0.0 if plain else _refit_estimate(result.best, train_share)
+        cost = sum(_refit_estimate(m, train_share, safety=1.0 if plain else REFIT_SAFETY)
                    for m in members)
         if cost > deadline.remaining() - keep:
             continue
@@ -260,11 +270,19 @@ def _final_model(result: SearchResult, probes: ProbeOutcome, X, y, settings, dea
         except Exception as error:  # noqa: BLE001 - fall back to a cheaper final model
             logger.info("refit (%s) failed: %s", kind, error)
             continue
-        described = [{"learner": m.learner, "params": m.params, "weight": float(w)}
-                     for m, w in zip(members, weights, strict=True)]
         model = ensemble if kind == "ensemble" else ensemble.estimators_[0]
         return model, kind, described
     return _fallback(result, probes, X, y, n_classes)
+
+
+def _fold_ensemble(members: Sequence[Candidate], weights: np.ndarray,
+                   n_classes: int) -> WeightedEnsemble:
+    """The members' cross-validation fold models, each member's weight shared among its
+    folds: the selected ensemble without a refit, as its out-of-fold score measured it."""
+    models = [model for m in members for model in m.evaluation.models]
+    shares = [w / len(m.evaluation.models)
+              for m, w in zip(members, weights, strict=True) for _ in m.evaluation.models]
+    return WeightedEnsemble.from_fitted(models, shares, n_classes)
 
 
 def _fallback(result: SearchResult, probes: ProbeOutcome, X, y, n_classes):

@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator
 from metasel.learners import get_learner, grown_params
 from metasel.search._budget import BudgetExceeded, Deadline
 from metasel.search._evaluate import Evaluation, Split, evaluate, score_proba
+from metasel.search._footprint import model_nbytes
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ MAX_LEARNER_CUTS = 2
 MAX_REFUSALS_IN_A_ROW = 5
 #: random trials before TPE models a study that has no warm starts (Optuna's default)
 TPE_STARTUP_TRIALS = 10
+#: memory the candidates' fold models may hold together (the best's are kept whatever their
+#: size); one full-depth extra-trees model of 500 trees on 20,000 noisy rows holds ~0.5 GB
+FOLD_MODELS_BYTES = 1 << 30
 _PARAMS_ATTR, _SOURCE_ATTR, _LEARNER_ATTR = "metasel_params", "metasel_source", "metasel_learner"
 #: user attribute (the reason) of a trial whose Optuna value is a penalty, not a score
 PENALTY_ATTR = "metasel_penalty"
@@ -94,9 +98,12 @@ class Candidate:
     evaluation: Evaluation
     #: score comparable across candidates: a partial trial's is paired with the best full one
     rank_score: float = field(init=False)
+    #: approximate memory of the evaluation's fold models
+    models_nbytes: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.rank_score = self.evaluation.score
+        self.models_nbytes = model_nbytes(self.evaluation.models)
 
 
 @dataclass
@@ -411,8 +418,9 @@ def _record(result: SearchResult, number, name, params, score, fit_time, duratio
 
 def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np.ndarray,
                     metric: str) -> None:
-    """Insert by score (earlier wins ties); only the best candidate that has fitted fold
-    models keeps them (the final model's fallback when its refit fails).
+    """Insert by score (earlier wins ties); the candidates keep their fitted fold models, in
+    rank order, within ``FOLD_MODELS_BYTES`` (a final ensemble of them needs no refit), and
+    the best one that has them always does (the final model's fallback when a refit fails).
 
     A partial trial (scored on the folds it finished) is ranked on those rows against the
     best full trial: a fold that is easy for every model must not make it the winner
@@ -429,10 +437,14 @@ def _keep_candidate(result: SearchResult, candidate: Candidate, keep: int, y: np
             other.rank_score = _paired_score(other.evaluation, reference, y, metric)
     ranked.sort(key=lambda c: -c.rank_score)
     del ranked[keep:]
-    holder = next((c for c in ranked if c.evaluation.models), None)
+    kept: int | None = None  # bytes of the fold models kept so far; None before the first
     for other in ranked:
-        if other is not holder:
+        if not other.evaluation.models:
+            continue
+        if kept is not None and kept + other.models_nbytes > FOLD_MODELS_BYTES:
             other.evaluation.models = []
+        else:
+            kept = (kept or 0) + other.models_nbytes
     result.candidates[:] = ranked
 
 

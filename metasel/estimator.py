@@ -93,6 +93,13 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     leaderboard_ : DataFrame, every probe and trial in the order they ran (score, scored
         on ``train_size`` rows or ``n_folds`` folds, time, source, status); ``in_final_model``
         marks the trials that the final model (refit or ensemble) is made of.
+    final_model_kind_ : str; what the final model is: ``"refit"`` (the best configuration
+        refitted on all rows), ``"ensemble"`` (the selected trials refitted and weighted),
+        ``"fold-ensemble"`` (the selected trials' cross-validation fold models, when their
+        refit did not fit the budget), ``"fold-models"`` (the best trial's fold models),
+        ``"probe"`` or ``"prior"`` (no search trial finished in time).
+    ensemble_ : list of dicts (learner, params, weight): the trials the final model is
+        made of.
     """
 
     def __init__(self, time_budget: float = 60.0, *, n_trials: int | None = None,

@@ -2,10 +2,10 @@
 best candidates (a final ensemble of them needs no refit) only within a memory cap.
 
 Full-depth extra trees (500 of them on 20,000 noisy rows) hold about half a gigabyte, a
-logistic regression a few kilobytes; the estimate only needs to tell these apart. It sums the numpy
-arrays reachable from the model's attributes (scikit-learn's compiled trees and neighbour
-indexes through their pickled state) and counts a LightGBM booster by its leaves, whose
-exact size would need the whole model serialised.
+logistic regression a few kilobytes; the estimate only needs to tell these apart. It sums
+the numpy arrays reachable from the model's attributes (scikit-learn's compiled trees and
+neighbour indexes through their pickled state) and counts a LightGBM booster by its
+leaves, whose exact size would need the whole model serialised.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def _is_lightgbm_booster(obj: Any) -> bool:
 
 
 def _num_leaves(booster: Any) -> int:
-    return int(booster.params.get("num_leaves", 31)) if isinstance(booster.params, dict) else 31
+    return int(booster.params.get("num_leaves", 31))  # LightGBM's default
 
 
 def _state(obj: Any) -> Any:

@@ -63,12 +63,9 @@ SEARCH_SHARE = 0.85
 REFIT_SAFETY = 1.3
 #: time kept free after the study on top of the refit estimate: fixed + share of the budget
 RESERVE_SLACK_S, RESERVE_SLACK_SHARE = 0.3, 0.03
-#: time is kept after the study for refits only while one refit is expected to cost at most
-#: this share of the budget: on outer test data a configuration refitted on all rows scored
-#: no better than the average of its own fold models (53 configurations on 22 tables: median
-#: +0.0000 AUC, 29 better and 24 worse; benchmarks/results/refit_share/NOTE.md), so the
-#: trials an expensive refit's time would buy are worth more
-REFIT_SHARE = 0.1
+#: time for an ensemble refit is kept only while the best's refit is at most this share of
+#: the budget
+ENSEMBLE_REFIT_SHARE = 0.1
 #: share of the time left after the study that greedy ensemble selection may use
 SELECTION_SHARE = 0.2
 #: the ensemble must beat the best single candidate by more than this to be used
@@ -201,21 +198,20 @@ def _factory(random_state: int | None) -> Callable[[str, dict[str, Any]], BaseEs
 
 def _reserve(result: SearchResult, settings: SearchSettings, train_share: float,
              deadline: Deadline) -> float:
-    """Seconds to keep free after the study: slack, and while a refit is cheap against the
-    budget (``REFIT_SHARE``) room for the best's refit, and for an ensemble refit before it
-    once there is a choice of two.
+    """Seconds to keep free after the study: the best's refit plus slack, and room for an
+    ensemble refit first once there is a choice of two and a refit is cheap against the
+    budget (otherwise the trials that room would cost are worth more than an ensemble).
 
-    Beyond that share, or once the best's refit no longer fits even on its plain estimate
-    (the rule by which :func:`_final_model` skips it), only the slack is kept: the time goes
-    to trials, and the final model is made of fold models (a 60,000-row fit at 20 s ended
-    5 s early, on the fold model of its one trial).
+    A refit that no longer fits even on its plain estimate will not be tried: nothing but
+    the slack is kept for it, and the time goes to trials whose fold models may beat the
+    best's (a 60,000-row fit at 20 s ended 5 s early, on the fold model of its one trial).
     """
     slack = RESERVE_SLACK_S + RESERVE_SLACK_SHARE * deadline.budget
+    if _refit_estimate(result.best, train_share, safety=1.0) > deadline.remaining():
+        return slack  # the rule by which _final_model skips the refit
     one = _refit_estimate(result.best, train_share)
-    if (one > REFIT_SHARE * deadline.budget
-            or _refit_estimate(result.best, train_share, safety=1.0) > deadline.remaining()):
-        return slack
-    ensemble = settings.ensemble_size > 1 and len(result.candidates) > 1
+    ensemble = (settings.ensemble_size > 1 and len(result.candidates) > 1
+                and one <= ENSEMBLE_REFIT_SHARE * deadline.budget)
     return (2 if ensemble else 1) * one + slack
 
 

@@ -172,7 +172,9 @@ def _metasel(X, y, job, *, warm: bool, seed_shift: int = 0):
                               lambda event: event["best_score"] >= target)
     model.fit(X, y)
     board = model.leaderboard_
-    trials = board[board["source"] != "probe"].sort_values("trial")
+    # proposals refused before their first fold ("skipped") never ran: not trials
+    trials = board[(board["source"] != "probe") & (board["status"] != "skipped")]
+    trials = trials.sort_values("trial")
     scores = [None if pd.isna(s) else round(float(s), 6) for s in trials["score"]]
     # time spent in trials that ended without a score (stopped or cut for lack of time)
     lost = float(trials.loc[trials["status"] == "timeout", "time"].sum())

@@ -92,7 +92,10 @@ class MetaSelClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_, feature_names_in_ (only when fitted on named columns).
     leaderboard_ : DataFrame, every probe and trial in the order they ran (score, scored
         on ``train_size`` rows or ``n_folds`` folds, time, source, status); ``in_final_model``
-        marks the trials that the final model (refit or ensemble) is made of.
+        marks the trials that the final model (refit or ensemble) is made of. ``status``:
+        ``"ok"``, ``"pruned"``, ``"failed"`` (the learner raised), ``"timeout"`` (cut, or
+        stopped between folds, for lack of time) or ``"skipped"`` (proposed but never
+        started: no time left for it, or its learner banned after failures).
     final_model_kind_ : str; what the final model is: ``"refit"`` (the best configuration
         refitted on all rows), ``"ensemble"`` (the selected trials refitted and weighted),
         ``"fold-ensemble"`` (the selected trials' cross-validation fold models, when their

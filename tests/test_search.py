@@ -630,7 +630,7 @@ def test_a_refused_proposal_steers_the_next_trial_to_a_learner_that_fits(table):
     result = run_study(study, learners, X, y, splits=make_splits(y, 3, 0), metric="roc_auc",
                        make_model=make_model, deadline=Deadline(6.0), n_trials=4)
     statuses = [(r.learner, r.status) for r in result.records]
-    assert statuses[:3] == [("knn", "ok"), ("knn", "timeout"), ("logistic_regression", "ok")]
+    assert statuses[:3] == [("knn", "ok"), ("knn", "skipped"), ("logistic_regression", "ok")]
 
 
 def _refusing_study(table, n_trials: int):
@@ -652,7 +652,7 @@ def test_a_refused_proposal_is_told_to_tpe_as_worse_than_the_lone_success(table)
     looked as good as the best trial, and TPE proposed MLP in 10 of 24 trials."""
     study, result = _refusing_study(table, n_trials=2)
     assert [(r.learner, r.status) for r in result.records][:2] == [("knn", "ok"),
-                                                                   ("knn", "timeout")]
+                                                                   ("knn", "skipped")]
     assert study.trials[1].value < study.trials[0].value
 
 
@@ -660,8 +660,10 @@ def test_a_refused_proposal_is_told_to_tpe_as_worse_than_the_lone_success(table)
 def test_n_trials_counts_the_trials_that_ran_not_the_refused_proposals(table):
     _, result = _refusing_study(table, n_trials=3)
     statuses = [r.status for r in result.records]
-    assert statuses.count("timeout") >= 2  # knn refused each time it was proposed
-    assert len(statuses) - statuses.count("timeout") == 3
+    assert statuses.count("skipped") >= 2  # knn refused each time it was proposed
+    assert len(statuses) - statuses.count("skipped") == 3
+    refused = next(r for r in result.records if r.status == "skipped")
+    assert refused.duration < 0.1 and "expected to take" in refused.error
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -679,7 +681,7 @@ def test_a_learner_never_run_is_tried_when_only_guesses_from_a_slow_one_say_noth
                        make_model=_slow_knn(3.0), deadline=Deadline(11.0), n_trials=3,
                        reserve=lambda found: 2.5 if found.best else 0.0)
     statuses = [(r.learner, r.status) for r in result.records]
-    assert statuses[:3] == [("knn", "ok"), ("knn", "timeout"), ("logistic_regression", "ok")]
+    assert statuses[:3] == [("knn", "ok"), ("knn", "skipped"), ("logistic_regression", "ok")]
 
 
 def test_search_resumes_a_study_from_an_optuna_storage(table, tmp_path):

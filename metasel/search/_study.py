@@ -343,12 +343,15 @@ def run_study(
                     source, "pruned")
             raise
         except BudgetExceeded as error:
+            # a trial refused before its first fold never ran: "skipped", like a banned
+            # learner's, so that the leaderboard (and a count of trials) tells the two apart
+            started = error.cut or batch_start[0] != tic
             _record(result, trial.number, name, params, math.nan, 0, time.monotonic() - tic,
-                    source, "timeout", str(error))
+                    source, "timeout" if started else "skipped", str(error))
             if error.cut:  # ran past its deadline (a trial merely not started is not at fault)
                 cuts[name] = cuts.get(name, 0) + 1
             else:
-                not_run += 1
+                not_run += int(not started)
                 refused_in_a_row = previous_refusals + 1
                 spinning = refused_in_a_row >= MAX_REFUSALS_IN_A_ROW and result.best is not None
                 fitting = ([other for other in learners if fits(other, TRIAL_SHARE)]

@@ -208,6 +208,9 @@ def run_study(
     not_run = 0
     #: learners started without a time guess, once each: the guess came from others' pace
     blind: set[str] = set()
+    #: blind tries queued and not started yet: the queue may still hold warm starts before
+    #: them, and the study must not stop on those warm starts' refusals
+    queued: set[str] = set()
 
     def banned(name: str) -> bool:
         if name in successes:
@@ -295,6 +298,7 @@ def run_study(
     def objective(trial: optuna.Trial) -> float:
         nonlocal refused_in_a_row, not_run
         name = trial.suggest_categorical("learner", list(learners))
+        queued.discard(name)
         params = get_learner(name).suggest(trial, prefix=f"{name}__")
         if trial.user_attrs.get(_LEARNER_ATTR) == name:
             params = {**params, **trial.user_attrs[_PARAMS_ATTR]}
@@ -359,10 +363,11 @@ def run_study(
                 untried = blind_try(name) if not (spinning or fitting) else None
                 if untried is not None:
                     blind.add(untried)
+                    queued.add(untried)
                     study.enqueue_trial({"learner": untried})
-                elif spinning or not fitting:
+                elif spinning or not (fitting or queued):
                     study.stop()  # what is proposed no longer fits: do not spin
-                else:  # TPE may keep proposing its best learner: steer to one that fits
+                elif fitting:  # TPE may keep proposing its best learner: steer to one that fits
                     study.enqueue_trial({"learner": max(fitting, key=best_score)})
             # told as the worst score, so that the sampler turns to what still fits
             floor = penalty(trial, str(error))

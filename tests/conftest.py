@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import pytest
 
 ARFF_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "arff"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +20,13 @@ def arff_root() -> Path:
     if not ARFF_ROOT.is_dir():
         pytest.skip(f"the shared ARFF corpus is absent ({ARFF_ROOT})")
     return ARFF_ROOT
+
+
+@pytest.fixture()
+def benchmark_script(monkeypatch) -> Callable[[str], ModuleType]:
+    """Imports a script of benchmarks/ by name (the scripts import compare.py beside them)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module
 
 
 @pytest.fixture()

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture()
-def outer_efficiency(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports compare.py beside it
-    return importlib.import_module("outer_efficiency")
+def outer_efficiency(benchmark_script):
+    return benchmark_script("outer_efficiency")
 
 
 def test_runs_are_compared_with_the_cold_50_trial_model_on_the_same_pairs(outer_efficiency):

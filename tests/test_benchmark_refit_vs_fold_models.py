@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import pandas as pd
-import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.fixture()
-def refit_vs_fold_models(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the script imports compare.py beside it
-    return importlib.import_module("refit_vs_fold_models")
+def test_the_report_gives_the_refit_gain_per_resampling_plan(benchmark_script):
+    refit_vs_fold_models = benchmark_script("refit_vs_fold_models")
 
-
-def test_the_report_gives_the_refit_gain_per_resampling_plan(refit_vs_fold_models):
     def row(dataset, n_folds, folds_auc, refit_auc):
         return {"dataset": dataset, "seed": 0, "n_folds": n_folds, "learner": "mlp",
                 "fold_models_auc": folds_auc, "refit_auc": refit_auc,

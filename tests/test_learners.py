@@ -23,6 +23,13 @@ from metasel.learners import (
     grow_until,
     grown_params,
 )
+from metasel.learners._anytime import (
+    MAX_RESCALED_LEARNING_RATE,
+    MIN_GROWN_SHARE,
+    MIN_RESCALED_ROUNDS,
+    RESCALE_BELOW,
+    rescaled_rounds,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 ALL = sorted(LEARNERS)
@@ -195,8 +202,11 @@ SIZE = {"lightgbm": "n_estimators", "hist_gradient_boosting": "max_iter",
 
 #: configurations that cannot finish in 0.5 s on 4,000 rows, and the size below which a stop
 #: leaves no fair sample: a quarter of 512 members; for the MLP, 1,000 Adam updates at 20 an
-#: epoch (50 epochs)
-TOO_BIG = {**{name: ({size: 512}, size, 128) for name, size in SIZE.items()},
+#: epoch (50 epochs). Boosting at the search space's top learning rate cannot be rescaled.
+BOOSTING = ("hist_gradient_boosting", "lightgbm")
+TOO_BIG = {**{name: ({size: 512, **({"learning_rate": MAX_RESCALED_LEARNING_RATE}
+                                     if name in BOOSTING else {})}, size, 128)
+              for name, size in SIZE.items()},
            "mlp": ({"n_layers": 3, "width": 512}, "max_iter", 50)}
 
 
@@ -224,6 +234,37 @@ def test_an_anytime_learner_told_to_stop_keeps_what_it_grew(name):
     assert pipeline[-1].get_params() == before, "fit must not change parameters"
     refit = get_learner(name).build({**config, **grown}, random_state=0).fit(X.iloc[:500], y[:500])
     assert refit[-1].n_grown_ <= grown[size]
+
+
+@pytest.mark.parametrize("name", BOOSTING)
+def test_boosting_told_to_stop_early_trades_rounds_for_learning_rate(name):
+    """Boosting that, at its pace, would reach few of its rounds starts again with the rounds
+    that fit and a learning rate raised in proportion, so the product of the two (what the
+    model learns) is kept; its score, record and refit belong to that configuration."""
+    X, y = _mixed_table(2, n_rows=4000)
+    size = SIZE[name]
+    config = {size: 1024 if name == "lightgbm" else 512, "learning_rate": 0.01}
+    pipeline = get_learner(name).build(config, random_state=0)
+    before = pipeline[-1].get_params()
+    with grow_until(time.monotonic() + 0.5):
+        pipeline.fit(X, y)
+    grown = grown_params(pipeline)
+    assert set(grown) == {size, "learning_rate"}
+    assert MIN_RESCALED_ROUNDS * MIN_GROWN_SHARE <= grown[size] < RESCALE_BELOW * config[size]
+    # the rate rises as the rounds fall (the rescaled fit may still stop a little early)
+    assert grown["learning_rate"] * grown[size] <= 0.01 * config[size] * (1 + 1e-9)
+    assert grown["learning_rate"] * grown[size] >= 0.01 * config[size] * MIN_GROWN_SHARE
+    assert pipeline[-1].get_params() == before, "fit must not change parameters"
+    refit = get_learner(name).build({**config, **grown}, random_state=0).fit(X, y)
+    assert refit[-1].n_grown_ <= grown[size] and grown_params(refit) == {}
+
+
+def test_rescaled_rounds_keep_rounds_times_rate_within_the_search_space():
+    assert rescaled_rounds(800, 0.01, 200) == (200, 0.04)
+    assert rescaled_rounds(800, 0.2, 100) == (100, MAX_RESCALED_LEARNING_RATE)  # rate capped
+    assert rescaled_rounds(800, 0.01, 700) is None  # nearly all rounds fit: a stop is enough
+    assert rescaled_rounds(800, 0.01, MIN_RESCALED_ROUNDS - 1) is None  # no fair sample
+    assert rescaled_rounds(800, MAX_RESCALED_LEARNING_RATE, 100) is None
 
 
 @pytest.mark.parametrize("name", ["random_forest", "hist_gradient_boosting"])

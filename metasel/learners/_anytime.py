@@ -7,8 +7,11 @@ thread: folds run in threads); the ensembles below then grow their members chunk
 (scikit-learn's ``warm_start``) or round by round (a LightGBM callback), and the MLP trains
 epoch by epoch, and each stops when the next step would end past it. ``n_grown_`` is the
 number of members (epochs) fitted and ``stopped_for_time_`` says whether the stop time, not
-the configuration, ended the fit. Without a stop time (refits, KB builds, a user's own fit)
-they are the library's models.
+the configuration, ended the fit. Boosting that, at its pace, would reach less than
+``RESCALE_BELOW`` of its rounds starts again with the rounds that fit and its learning rate
+raised in proportion (``rescaled_``): n rounds at rate r and n/k rounds at k*r score alike,
+while the first n/k rounds at r underfit. Without a stop time (refits, KB builds, a user's
+own fit) they are the library's models.
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ MIN_GROWN_SHARE = 0.25
 #: reached MIN_GROWN_SHARE of its epochs): on 13,000 rows of letter, 20 epochs (1,300
 #: updates) scored 0.995 ROC AUC against 0.9993 for 200, while a small table needs its epochs
 MIN_MLP_UPDATES = 1000
+#: boosting rescales when fewer than this share of its rounds would fit, to rounds no fewer
+#: than MIN_RESCALED_ROUNDS (the search space's least) and a rate no higher than
+#: MAX_RESCALED_LEARNING_RATE (its top). 3-fold CV of a 787-round LightGBM at rate 0.008 on
+#: four 5,000-17,000-row tables: a quarter of the rounds at 4x the rate lost 0.0005-0.0015
+#: ROC AUC, the same rounds at the same rate 0.0006-0.0055; a 441-round HGB at 0.005: 0.0001-
+#: 0.0007 against 0.005-0.007
+RESCALE_BELOW = 0.8
+MIN_RESCALED_ROUNDS = 16
+MAX_RESCALED_LEARNING_RATE = 0.5
 _local = threading.local()
 
 
@@ -91,13 +103,27 @@ def _stop_at() -> float | None:
     return getattr(_local, "stop_at", None)
 
 
-def grown_params(model: Any) -> dict[str, int]:
-    """``{size parameter: members grown}`` when ``model`` (or a pipeline's last step) stopped
-    for time, else ``{}``: the configuration its score really belongs to."""
+def grown_params(model: Any) -> dict[str, Any]:
+    """``{size parameter: members grown}`` (and the learning rate it was rescaled to) when
+    ``model`` (or a pipeline's last step) stopped for time or was rescaled, else ``{}``: the
+    configuration its score really belongs to."""
     final = _final_step(model)
-    if getattr(final, "stopped_for_time_", False):
-        return {final.size_param: int(final.n_grown_)}
+    rescaled = getattr(final, "rescaled_", None) or {}
+    if getattr(final, "stopped_for_time_", False) or rescaled:
+        return {final.size_param: int(final.n_grown_), **rescaled}
     return {}
+
+
+def rescaled_rounds(rounds: int, learning_rate: float,
+                    rounds_that_fit: float) -> tuple[int, float] | None:
+    """``(rounds, learning rate)`` for a boosting fit of which only ``rounds_that_fit`` fit in
+    its time, keeping rounds x rate where the bounds allow; None to leave it as it is (nearly
+    all rounds fit, too few do, or the rate is at its top already)."""
+    if (rounds_that_fit >= RESCALE_BELOW * rounds or rounds_that_fit < MIN_RESCALED_ROUNDS
+            or learning_rate >= MAX_RESCALED_LEARNING_RATE):
+        return None
+    fewer = int(rounds_that_fit)
+    return fewer, min(MAX_RESCALED_LEARNING_RATE, learning_rate * rounds / fewer)
 
 
 def grew_too_little(model: Any) -> bool:
@@ -107,8 +133,7 @@ def grew_too_little(model: Any) -> bool:
     final = _final_step(model)
     if not getattr(final, "stopped_for_time_", False):
         return False
-    least = getattr(final, "min_grown_", MIN_GROWN_SHARE * getattr(final, final.size_param))
-    return final.n_grown_ < least
+    return final.n_grown_ < final.min_grown_
 
 
 def _final_step(model: Any) -> Any:
@@ -118,20 +143,25 @@ def _final_step(model: Any) -> Any:
 class _GrowInChunks:
     """Mixin for scikit-learn ensembles with ``warm_start``: grow ``size_param`` members a
     chunk at a time while the next chunk, at the pace so far, ends before the stop time
-    (defaults: a forest's ``n_estimators`` and ``estimators_``)."""
+    (defaults: a forest's ``n_estimators`` and ``estimators_``). With ``rescales`` (boosting),
+    the second chunk's pace decides whether to start again rescaled (:func:`rescaled_rounds`)."""
 
     size_param: ClassVar[str] = "n_estimators"
+    rescales: ClassVar[bool] = False
 
     def _n_built(self) -> int:
         return len(self.estimators_)
 
     def fit(self, X, y, sample_weight=None):  # noqa: N803
         stop_at, target = _stop_at(), getattr(self, self.size_param)
+        self.rescaled_ = {}
         if stop_at is None:
             super().fit(X, y, sample_weight=sample_weight)
             self.n_grown_, self.stopped_for_time_ = self._n_built(), False
             return self
         saved = {"warm_start": self.warm_start, self.size_param: target}
+        if self.rescales:
+            saved["learning_rate"] = self.learning_rate
         if getattr(self, "class_weight", None) == "balanced":
             # the same weights as sample weights: scikit-learn warns against class_weight
             # presets under warm_start (meant for chunks of other rows, not ours)
@@ -141,10 +171,12 @@ class _GrowInChunks:
             self.class_weight = None
         chunk, size, started = max(1, math.ceil(CHUNK_SHARE * target)), 1, time.monotonic()
         overhead = 0.0  # work each call repeats (checks, binning); the first call bounds it
+        built = 0
         try:
             self.warm_start = False  # the first chunk starts from scratch
             while True:
                 setattr(self, self.size_param, size)
+                before, call = built, time.monotonic()
                 super().fit(X, y, sample_weight=sample_weight)
                 self.warm_start = True
                 built = self._n_built()
@@ -153,6 +185,18 @@ class _GrowInChunks:
                     break
                 now = time.monotonic()
                 overhead = overhead or now - started
+                if self.rescales and before and not self.rescaled_:
+                    # the second call's members set the pace (the first one's is binning)
+                    pace = (now - call) / (built - before)
+                    new = rescaled_rounds(target, self.learning_rate,
+                                          (stop_at - now - overhead) / pace)
+                    if new is not None:
+                        target, self.learning_rate = new
+                        self.rescaled_ = {"learning_rate": self.learning_rate}
+                        # the pace is known now: two calls, not ten (each one bins again)
+                        self.warm_start, built, started = False, 0, now
+                        size = chunk = math.ceil(target / 2)
+                        continue
                 fits = int((stop_at - now - overhead) * built / (now - started))
                 size = min(target, built + chunk, built + fits)
                 if size <= built:
@@ -161,7 +205,7 @@ class _GrowInChunks:
         finally:
             for name, value in saved.items():
                 setattr(self, name, value)
-        self.n_grown_ = built
+        self.n_grown_, self.min_grown_ = built, MIN_GROWN_SHARE * target
         return self
 
 
@@ -179,6 +223,7 @@ class AnytimeHistGradientBoosting(_GrowInChunks, HistGradientBoostingClassifier)
     anytime under :func:`grow_until`."""
 
     size_param = "max_iter"
+    rescales = True
 
     def _n_built(self) -> int:
         return int(self.n_iter_)
@@ -198,12 +243,38 @@ class AnytimeHistGradientBoosting(_GrowInChunks, HistGradientBoostingClassifier)
 
 class AnytimeLightGBM(LGBMClassifier):
     """LightGBM's classifier, anytime under :func:`grow_until`: a callback ends boosting
-    when the next round, at the pace of the last one, would end past the stop time."""
+    when the next round, at the pace of the last one, would end past the stop time; at
+    ``PACE_ROUNDS`` rounds it may end the fit to start again rescaled
+    (:func:`rescaled_rounds`)."""
 
     size_param = "n_estimators"
+    #: rounds after the first (which is mostly building the binned dataset) that set the pace
+    #: for the rescaling decision
+    PACE_ROUNDS = 3
 
     def fit(self, X, y, **kwargs: Any):  # noqa: N803
-        stop_at, timer = _stop_at(), {"stopped": False, "last": time.monotonic()}
+        stop_at = _stop_at()
+        self.rescaled_ = {}
+        stopped, rescaled = self._fit(X, y, kwargs, stop_at, may_rescale=stop_at is not None)
+        if rescaled is not None:
+            saved = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate}
+            self.n_estimators, self.learning_rate = rescaled
+            try:
+                stopped, _ = self._fit(X, y, kwargs, stop_at, may_rescale=False)
+            finally:
+                for name, value in saved.items():
+                    setattr(self, name, value)
+            self.rescaled_ = {"learning_rate": rescaled[1]}
+        target = rescaled[0] if rescaled is not None else self.n_estimators
+        self.n_grown_, self.stopped_for_time_ = int(self.n_iter_), stopped
+        self.min_grown_ = MIN_GROWN_SHARE * target
+        return self
+
+    def _fit(self, X, y, kwargs: dict[str, Any], stop_at: float | None,
+             may_rescale: bool) -> tuple[bool, tuple[int, float] | None]:
+        """One LightGBM fit: whether it stopped for time, and the rescaled rounds and rate
+        to start again with (it then ended at ``PACE_ROUNDS``)."""
+        timer: dict[str, Any] = {"stopped": False, "rescaled": None}
         ident = threading.get_ident()
 
         def stop_in_time(env) -> None:
@@ -212,18 +283,28 @@ class AnytimeLightGBM(LGBMClassifier):
             if stop_at is None:
                 return
             now = time.monotonic()
+            done = env.iteration - env.begin_iteration
             # the first round's time is mostly building the binned dataset: no pace yet
-            pace = now - timer["last"] if env.iteration > env.begin_iteration else 0.0
+            pace = now - timer["last"] if done else 0.0
             timer["last"] = now
+            if not done:
+                timer["first_end"], timer["first"] = now, now - timer["start"]
+            elif may_rescale and done == self.PACE_ROUNDS:
+                pace_so_far = (now - timer["first_end"]) / done
+                timer["rescaled"] = rescaled_rounds(
+                    self.n_estimators, self.learning_rate,
+                    (stop_at - now - timer["first"]) / pace_so_far)
+                if timer["rescaled"] is not None:
+                    raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
             if now + pace > stop_at and env.iteration + 1 < env.end_iteration:
                 timer["stopped"] = True
                 raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
-        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), stop_in_time]
+        call_kwargs = {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), stop_in_time]}
+        timer["start"] = timer["last"] = time.monotonic()
         with _native_call():
-            super().fit(X, y, **kwargs)
-        self.n_grown_, self.stopped_for_time_ = int(self.n_iter_), timer["stopped"]
-        return self
+            super().fit(X, y, **call_kwargs)
+        return timer["stopped"], timer["rescaled"]
 
     def predict_proba(self, X, *args: Any, **kwargs: Any):  # noqa: N803
         with _native_call():

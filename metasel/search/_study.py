@@ -407,14 +407,15 @@ def run_study(
     return result
 
 
-def _grown_size(models: Sequence[BaseEstimator]) -> dict[str, int]:
-    """The fewest members any fold's anytime ensemble grew before its stop time ({} when
-    none stopped for time)."""
-    stopped = [grown for grown in map(grown_params, models) if grown]
-    if not stopped:
+def _grown_size(models: Sequence[BaseEstimator]) -> dict[str, Any]:
+    """The configuration of the fold whose anytime ensemble grew the fewest members before
+    its stop time, with the learning rate it was rescaled to ({} when none stopped or was
+    rescaled)."""
+    changed = [grown for grown in map(grown_params, models) if grown]
+    if not changed:
         return {}
-    key = next(iter(stopped[0]))
-    return {key: min(grown[key] for grown in stopped)}
+    size = next(iter(changed[0]))  # grown_params names the size first
+    return min(changed, key=lambda grown: grown[size])
 
 
 def _record(result: SearchResult, number, name, params, score, fit_time, duration, source,

@@ -48,10 +48,10 @@ MIN_GROWN_SHARE = 0.25
 MIN_MLP_UPDATES = 1000
 #: boosting rescales when fewer than this share of its rounds would fit, to rounds no fewer
 #: than MIN_RESCALED_ROUNDS (the search space's least) and a rate no higher than
-#: MAX_RESCALED_LEARNING_RATE (its top). 3-fold CV of a 787-round LightGBM at rate 0.008 on
-#: four 5,000-17,000-row tables: a quarter of the rounds at 4x the rate lost 0.0005-0.0015
-#: ROC AUC, the same rounds at the same rate 0.0006-0.0055; a 441-round HGB at 0.005: 0.0001-
-#: 0.0007 against 0.005-0.007
+#: MAX_RESCALED_LEARNING_RATE (its top). The recommended configurations of 14 tables of
+#: 4,000-41,000 rows, 3-fold CV, ROC AUC against the full configuration at a quarter of the
+#: rounds: LightGBM -0.0016 rescaled, -0.0109 truncated; HGB -0.0028 and -0.0040
+#: (benchmarks/boosting_rescale.py)
 RESCALE_BELOW = 0.8
 MIN_RESCALED_ROUNDS = 16
 MAX_RESCALED_LEARNING_RATE = 0.5

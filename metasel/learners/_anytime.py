@@ -127,9 +127,10 @@ def rescaled_rounds(rounds: int, learning_rate: float,
 
 
 def grew_too_little(model: Any) -> bool:
-    """Whether ``model`` stopped for time below ``MIN_GROWN_SHARE`` of its configured size:
-    then it is no fair sample of any configuration worth scoring (nursery at 30 s: an HGB
-    grown to 1 of its 21 rounds scored 0.82 and taught the sampler that HGB was bad)."""
+    """Whether ``model`` stopped for time below ``MIN_GROWN_SHARE`` of the size it aimed at
+    (configured, or rescaled): then it is no fair sample of any configuration worth scoring
+    (nursery at 30 s: an HGB grown to 1 of its 21 rounds scored 0.82 and taught the sampler
+    that HGB was bad)."""
     final = _final_step(model)
     if not getattr(final, "stopped_for_time_", False):
         return False

@@ -253,6 +253,23 @@ def test_first_trials_are_a_complementary_set_across_learners_of_the_nearest_dat
     assert starter.first_trials(["lightgbm"], near, 5) == ["c_mid", "c_lgb"]
 
 
+def test_first_trials_prefer_a_nearly_as_good_configuration_that_fits_far_faster() -> None:
+    # on every neighbour c_big beats c_small by 0.002 but takes 100 times as long
+    rows = [(d, "random_forest", cid, score, seconds) for d in ("d1", "d2", "d3")
+            for cid, score, seconds in (("c_big", 0.90, 10.0), ("c_small", 0.898, 0.1),
+                                        ("c_bad", 0.70, 0.001))]
+    configs = pd.DataFrame(rows, columns=["dataset_id", "learner", "config_id", "score",
+                                          "fit_time"])
+    configs["params"] = "{}"
+    near = ["d1", "d2", "d3"]
+    # the cheap one first; the slow one still before a cheaper one that gains nothing
+    assert WarmStarter.fit(configs).first_trials(["random_forest"], near, 2) == [
+        "c_small", "c_big"]
+    # a meta-model saved before fit times were recorded picks by score alone
+    blind = WarmStarter.fit(configs.drop(columns="fit_time"))
+    assert blind.first_trials(["random_forest"], near, 1) == ["c_big"]
+
+
 def test_save_load_round_trip_gives_identical_predictions(model: MetaModel, lcdb_kb: SmallKB, tmp_path) -> None:
     model.save(tmp_path / "mm")
     loaded = MetaModel.load(tmp_path / "mm")
@@ -260,6 +277,8 @@ def test_save_load_round_trip_gives_identical_predictions(model: MetaModel, lcdb
     pd.testing.assert_frame_equal(model.rank(mf), loaded.rank(mf))
     assert loaded.fingerprint == model.fingerprint
     assert model.configurations(mf, "random_forest") == loaded.configurations(mf, "random_forest")
+    assert loaded.warm.configs["fit_time"].notna().any()
+    pd.testing.assert_frame_equal(model.warm.configs, loaded.warm.configs)
     assert not list(tmp_path.glob("mm/*.pkl"))
 
 

@@ -5,7 +5,8 @@ Layout of a meta-model folder::
     meta_model.json   schema version, library versions, metric, KB fingerprint, scaler, learners
     forest.parquet    the extra-trees ranker, flattened to node arrays (one value per learner)
     train.parquet     training datasets: id, name, source, group, scaled features, scores
-    configs.parquet   recorded configurations (dataset, learner, config_id, params, score)
+    configs.parquet   recorded configurations (dataset, learner, config_id, params, score,
+                      fit_time: mean fold fit time, seconds; absent in older folders)
     portfolio.parquet greedy portfolio per learner
 """
 

@@ -50,7 +50,7 @@ class MetaTable:
     features: pd.DataFrame  # index dataset_id, float meta-features (NaN allowed)
     scores: pd.DataFrame  # index dataset_id, columns learners, NaN = not measured
     info: pd.DataFrame  # index dataset_id: name, source, group
-    configs: pd.DataFrame  # dataset_id, learner, config_id, params, score, origin
+    configs: pd.DataFrame  # dataset_id, learner, config_id, params, score, origin, fit_time
 
     @property
     def groups(self) -> np.ndarray:
@@ -101,12 +101,14 @@ def build_meta_table(
     largest = ok.groupby(["dataset_id", "learner"])["train_size"].transform("max")
     top = ok.loc[ok["train_size"] == largest].copy()
     top["score"] = sign * top[metric].astype(float)
-    for column, fill in (("config_id", "default"), ("params", "{}"), ("origin", "default")):
+    for column, fill in (("config_id", "default"), ("params", "{}"), ("origin", "default"),
+                         ("fit_time", np.nan)):
         if column not in top.columns:
             top[column] = fill
     configs = (
         top.groupby(["dataset_id", "learner", "config_id"], as_index=False, sort=False)
-        .agg(score=("score", "mean"), params=("params", "first"), origin=("origin", "first"))
+        .agg(score=("score", "mean"), params=("params", "first"), origin=("origin", "first"),
+             fit_time=("fit_time", "mean"))
         .sort_values(["dataset_id", "learner", "score"], ascending=[True, True, False])
         .reset_index(drop=True)
     )

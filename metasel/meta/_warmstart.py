@@ -9,7 +9,9 @@ Two sources, interleaved and de-duplicated:
 Across learners, :meth:`WarmStarter.first_trials` picks the first trials of a search: a
 greedy portfolio over the nearest datasets only, so that the few first trials complement
 each other on datasets like this one (two configurations of the best learner can beat one of
-each of two learners).
+each of two learners). Each pick weighs its gain against its cost there (fit time relative to
+the neighbours' median configuration): a search under a budget runs its first trials in
+order, and a cheap configuration that is nearly as good leaves time for the next ones.
 
 A configuration is identified by ``config_id`` and carried as its ``params`` dict, which is
 valid ``optuna.Study.enqueue_trial`` input for the learner's search space (prefix ``""``).
@@ -18,6 +20,7 @@ valid ``optuna.Study.enqueue_trial`` input for the learner's search space (prefi
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,25 +30,38 @@ import pandas as pd
 from metasel.meta._table import parse_params
 
 PORTFOLIO_SIZE = 10
+SLIM_COLUMNS = ["dataset_id", "learner", "config_id", "score", "fit_time"]
 #: relative score given to a configuration that a neighbour never ran (or that failed there):
 #: at most this, so that an unknown configuration is never preferred to a measured one
 UNMEASURED_PENALTY = -0.05
+#: first trials weigh a configuration's gain against its relative fit time to this power:
+#: offline (benchmarks/results/first_trial_costs), at budgets of 1-32 median fit times, gain
+#: per sqrt(cost) nearly halves the regret of cost-blind picks and is less drawn to the
+#: cheapest configurations than gain per cost
+COST_POWER = 0.5
+#: fit times below this (seconds) count as this, so that a rounded-down time is not free
+MIN_FIT_TIME = 1e-3
 
 
-def greedy_portfolio(relative: np.ndarray, size: int = PORTFOLIO_SIZE) -> list[int]:
+def greedy_portfolio(relative: np.ndarray, size: int = PORTFOLIO_SIZE,
+                     cost: np.ndarray | None = None) -> list[int]:
     """Column indices chosen greedily to maximise the mean over rows of the best chosen value.
 
     ``relative`` is (datasets x configurations) of score minus the best score on that dataset
-    (<= 0); missing entries must be filled by the caller.
+    (<= 0); missing entries must be filled by the caller. With ``cost`` (one positive value
+    per column), each step picks the largest gain divided by its cost; without it, the
+    largest gain. Once nothing gains, the cheapest goes first.
     """
     n_rows, n_cols = relative.shape
     if n_cols == 0 or n_rows == 0:
         return []
-    current = np.full(n_rows, relative.min(initial=0.0) - 1.0)
+    cost = np.ones(n_cols) if cost is None else np.asarray(cost, dtype=float)
+    current = relative.min(axis=1)
     chosen: list[int] = []
     available = np.ones(n_cols, dtype=bool)
     for _ in range(min(size, n_cols)):
-        gain = np.maximum(current[:, None], relative).mean(axis=0)
+        gain = np.maximum(current[:, None], relative).mean(axis=0) - current.mean()
+        gain = (gain + 1e-12) / cost
         gain[~available] = -np.inf
         best = int(np.argmax(gain))
         chosen.append(best)
@@ -73,8 +89,10 @@ class WarmStarter:
 
     @classmethod
     def fit(cls, configs: pd.DataFrame, size: int = PORTFOLIO_SIZE) -> WarmStarter:
-        """``configs``: dataset_id, learner, config_id, params, score (higher is better)."""
-        table = configs[["dataset_id", "learner", "config_id", "params", "score"]]
+        """``configs``: dataset_id, learner, config_id, params, score (higher is better) and,
+        optionally, fit_time (seconds)."""
+        table = _with_fit_time(configs)[["dataset_id", "learner", "config_id", "params",
+                                         "score", "fit_time"]]
         params = {cid: parse_params(p) for cid, p in
                   table.drop_duplicates("config_id")[["config_id", "params"]].itertuples(index=False)}
         portfolios = {}
@@ -86,7 +104,7 @@ class WarmStarter:
                 wide = wide[shared]
             picked = greedy_portfolio(relative_to_best(wide), size)
             portfolios[str(learner)] = [str(wide.columns[i]) for i in picked]
-        slim = table[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)
+        slim = table[SLIM_COLUMNS].reset_index(drop=True)
         return cls(configs=slim, portfolios=portfolios, params=params)
 
     def nearest_configs(self, learner: str, neighbour_ids: list[str], per_dataset: int = 3) -> list[str]:
@@ -118,7 +136,8 @@ class WarmStarter:
         return merged[:n]
 
     def first_trials(self, learners: list[str], neighbour_ids: list[str], n: int = 5) -> list[str]:
-        """Config ids of ``learners`` that together do best on the neighbours (greedy).
+        """Config ids of ``learners`` that together do best on the neighbours for their cost
+        (greedy: gain per ``relative_cost ** COST_POWER``).
 
         Each neighbour's scores are taken relative to its best configuration of ``learners``;
         a configuration it lacks counts as its median one, and at most ``UNMEASURED_PENALTY``.
@@ -130,7 +149,10 @@ class WarmStarter:
         wide = rows.pivot_table(index="dataset_id", columns="config_id", values="score",
                                 aggfunc="max")
         relative = relative_to_best(wide, ceiling=UNMEASURED_PENALTY)
-        return [str(wide.columns[i]) for i in greedy_portfolio(relative, n)]
+        times = rows.pivot_table(index="dataset_id", columns="config_id", values="fit_time",
+                                 aggfunc="mean", dropna=False).reindex_like(wide)
+        cost = relative_cost(times.to_numpy(float)) ** COST_POWER
+        return [str(wide.columns[i]) for i in greedy_portfolio(relative, n, cost)]
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(configs table, portfolio table) for parquet storage."""
@@ -150,5 +172,20 @@ class WarmStarter:
                       for learner, rows in folio.groupby("learner")}
         params = {cid: json.loads(p) for cid, p in
                   configs.drop_duplicates("config_id")[["config_id", "params"]].itertuples(index=False)}
-        slim = configs[["dataset_id", "learner", "config_id", "score"]].reset_index(drop=True)
+        slim = _with_fit_time(configs)[SLIM_COLUMNS].reset_index(drop=True)
         return cls(configs=slim, portfolios=portfolios, params=params)
+
+
+def relative_cost(times: np.ndarray) -> np.ndarray:
+    """Per column of ``times`` (datasets x configurations, seconds, NaN where unknown): the
+    geometric mean over the rows of its time over the row's median; 1 where never timed."""
+    logs = np.log(np.maximum(times, MIN_FIT_TIME))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
+        centred = logs - np.nanmedian(logs, axis=1, keepdims=True)
+        return np.exp(np.nan_to_num(np.nanmean(centred, axis=0), nan=0.0))
+
+
+def _with_fit_time(configs: pd.DataFrame) -> pd.DataFrame:
+    """``configs`` with a fit_time column (NaN: meta-models saved before it was recorded)."""
+    return configs if "fit_time" in configs else configs.assign(fit_time=np.nan)

@@ -199,8 +199,9 @@ def evaluate(
             stop_at = tic + GROW_SHARE * max(0.0, deadline.remaining()) / shares
             results = _run_folds(make_model, X, y, chunk, n_classes, deadline, stop_at)
             if any(grew_too_little(model) for model, _, _ in results):
-                raise BudgetExceeded("cross-validation: a fold grew less than a quarter of "
-                                     "its trees in the time left", cut=True)
+                raise BudgetExceeded("cross-validation: a fold stopped for time before it "
+                                     "grew enough trees, rounds or epochs to be scored",
+                                     cut=True)
         except BudgetExceeded:
             if partial and fold_scores:
                 break

@@ -144,7 +144,8 @@ def _probe(name, params, make_model, X_train, y_train, X_valid, y_valid, metric,
 
         run_with_timeout(fit, deadline.remaining(), "probe")
         if grew_too_little(model):
-            raise BudgetExceeded("probe: grew less than a quarter of its trees in its share")
+            raise BudgetExceeded("probe: stopped for time before it grew enough trees, rounds or "
+                                 "epochs to be scored")
         score = score_proba(metric, y_valid, full_proba(model, X_valid, n_classes))
         status = "ok" if not math.isnan(score) else "failed"
         return ProbeRecord(name, {**params, **grown_params(model)}, rung, len(y_train), score,

@@ -36,7 +36,7 @@ SLIM_COLUMNS = ["dataset_id", "learner", "config_id", "score", "fit_time"]
 UNMEASURED_PENALTY = -0.05
 #: first trials weigh a configuration's gain against its relative fit time to this power:
 #: offline (benchmarks/results/first_trial_costs), at budgets of 1-32 median fit times, gain
-#: per sqrt(cost) nearly halves the regret of cost-blind picks and is less drawn to the
+#: per sqrt(cost) cuts the regret of cost-blind picks by about 40 % and is less drawn to the
 #: cheapest configurations than gain per cost
 COST_POWER = 0.5
 #: fit times below this (seconds) count as this, so that a rounded-down time is not free

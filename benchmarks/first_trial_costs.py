@@ -29,7 +29,6 @@ where per-tree and per-epoch overheads weigh more than on tables of 10,000 rows.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +48,6 @@ BUDGETS = (1, 2, 4, 8, 16, 32)
 #: the first trials MetaSelClassifier chooses as a set (the rest of its warm starts and TPE
 #: follow)
 FIRST_TRIALS = 5
-
-
-def fit_times(kb: KnowledgeBase, wide: pd.DataFrame) -> pd.DataFrame:
-    """(datasets x configurations) mean fold fit time, at each learner's largest train size."""
-    ev = kb.evaluations
-    ok = ev[(ev["status"] == "ok") & ev["dataset_id"].isin(wide.index)]
-    largest = ok.groupby(["dataset_id", "learner"])["train_size"].transform("max")
-    top = ok[ok["train_size"] == largest]
-    return (top.pivot_table(index="dataset_id", columns="config_id", values="fit_time",
-                            aggfunc="mean").reindex(index=wide.index, columns=wide.columns))
 
 
 def replay(order: list[int], scores: np.ndarray, cost: np.ndarray, budget: float) -> tuple[float, int]:
@@ -93,19 +82,21 @@ def strategies(relative: np.ndarray, expected_cost: np.ndarray,
     }
 
 
-def run(metric: str, progress: Callable[[str], None] = print) -> pd.DataFrame:
+def run(metric: str) -> pd.DataFrame:
     kb = KnowledgeBase.default("kb")
     table = build_meta_table(kb, metric)
     wide = table.configs.pivot_table(index="dataset_id", columns="config_id", values="score",
                                      aggfunc="max").loc[table.scores.index]
     scores = wide.to_numpy(float)
-    times = fit_times(kb, wide).to_numpy(float)
+    times = (table.configs.pivot_table(index="dataset_id", columns="config_id",
+                                       values="fit_time", aggfunc="mean")
+             .reindex_like(wide).to_numpy(float))
     own_costs = times / np.nanmedian(times, axis=1, keepdims=True)
     relative = relative_to_best(wide)
     rows = []
     for fold, (_, train, test) in enumerate(logo_folds(table.groups)):
         if fold % 50 == 0:
-            progress(f"group {fold}")
+            print(f"{metric}: group {fold}", flush=True)
         scaler = FeatureScaler.fit(table.features.iloc[train])
         X_train = np.asarray(scaler.transform(table.features.iloc[train]), float)
         X_test = np.asarray(scaler.transform(table.features.iloc[test]), float)
